@@ -39,6 +39,23 @@ def _immune(antigen: Antigen, context: PatientContext) -> str | None:
     return None
 
 
+# When an antigen has best series in several series groups, the one asking for a dose speaks first
+# (the earliest), then a complete one, then the rest.
+_BLEND_ORDER = (
+    SeriesStatus.NOT_COMPLETE,
+    SeriesStatus.COMPLETE,
+    SeriesStatus.IMMUNE,
+    SeriesStatus.AGED_OUT,
+    SeriesStatus.NOT_RECOMMENDED,
+    SeriesStatus.CONTRAINDICATED,
+)
+
+
+def _blend_rank(candidate: SeriesForecast) -> tuple[int, date]:
+    earliest = candidate.next_dose.earliest if candidate.next_dose else date.max
+    return _BLEND_ORDER.index(candidate.status), earliest
+
+
 def _evaluations(chosen: SeriesForecast) -> tuple[DoseEvaluation, ...]:
     return tuple(
         DoseEvaluation(
@@ -62,8 +79,7 @@ def evaluate_antigen(antigen: Antigen, context: PatientContext) -> AntigenResult
         for series in relevant_series(antigen.series, context)
     ]
     best = best_series(candidates, context)
-    due = [b for b in best if b.next_dose is not None]
-    chosen = min(due, key=lambda b: b.next_dose.earliest) if due else (best[0] if best else None)  # type: ignore[union-attr]
+    chosen = min(best, key=_blend_rank) if best else None
     if chosen is None:
         return AntigenResult(antigen.name, None, SeriesStatus.NOT_RECOMMENDED, None, (), "no relevant series")
     immunity = _immune(antigen, context)
@@ -79,6 +95,7 @@ def evaluate_antigen(antigen: Antigen, context: PatientContext) -> AntigenResult
         next_dose=chosen.next_dose,
         evaluations=_evaluations(chosen),
         reason=chosen.next_dose.reason if chosen.next_dose else chosen.reason,
+        interval_priority=chosen.interval_priority,
     )
 
 

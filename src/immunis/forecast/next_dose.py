@@ -26,6 +26,15 @@ class SeriesForecast:
     target_index: int  # the target dose forecast (after forecast-time skips)
     reason: str = ""
 
+    @property
+    def interval_priority(self) -> bool:
+        """FORECASTPRIORITY-1: the forecast dose has intervals and every one overrides age."""
+        targets = self.evaluation.series.doses
+        if self.next_dose is None or self.target_index >= len(targets):
+            return False
+        intervals = targets[self.target_index].intervals
+        return bool(intervals) and all(rule.overrides_age for rule in intervals)
+
 
 def _live_virus_end(
     evaluation: SeriesEvaluation, context: PatientContext, target_cvx: set[str]

@@ -72,6 +72,7 @@ class AntigenResult:
     next_dose: NextDose | None
     evaluations: tuple[DoseEvaluation, ...]
     reason: str = ""
+    interval_priority: bool = False  # FORECASTPRIORITY-1: every interval of the next dose overrides age
 
 
 @dataclass(frozen=True, slots=True)

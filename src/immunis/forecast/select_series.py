@@ -178,6 +178,23 @@ def prioritized_series(group: list[SeriesForecast], context: PatientContext) -> 
     return pool[best]
 
 
+def _group_applies(group: list[SeriesForecast], context: PatientContext) -> bool:
+    """A series group none of whose series the patient could start at their age, and in which no
+    dose counted, is left out (as CDC's reference engine does for e.g. the 50+ pneumococcal
+    group; the specification itself is silent)."""
+    if any(c.evaluation.satisfied for c in group):
+        return True
+    assessment = context.assessment_date
+    for candidate in group:
+        selection = candidate.evaluation.series.selection
+        if selection.min_age_to_start and assessment < context.age_date(selection.min_age_to_start):
+            continue
+        if selection.max_age_to_start and assessment >= context.age_date(selection.max_age_to_start):
+            continue
+        return True
+    return False
+
+
 def _equivalent(a: SeriesForecast, b: SeriesForecast) -> bool:
     group_a = a.evaluation.series.selection.series_group
     group_b = b.evaluation.series.selection.series_group
@@ -193,7 +210,11 @@ def best_series(candidates: list[SeriesForecast], context: PatientContext) -> li
         groups.setdefault(candidate.evaluation.series.selection.series_group or "", []).append(
             candidate
         )
-    prioritized = [prioritized_series(group, context) for group in groups.values()]
+    prioritized = [
+        prioritized_series(group, context)
+        for group in groups.values()
+        if _group_applies(group, context)
+    ]
     best = []
     for series in prioritized:
         kind = series.evaluation.series.series_type

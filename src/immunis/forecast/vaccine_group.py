@@ -16,16 +16,6 @@ from immunis.forecast.results import (
 )
 from immunis.schedule.model import VaccineGroup
 
-# When antigens disagree, the group reports the status that still asks for action first.
-_STATUS_ORDER = (
-    SeriesStatus.NOT_COMPLETE,
-    SeriesStatus.CONTRAINDICATED,
-    SeriesStatus.NOT_RECOMMENDED,
-    SeriesStatus.AGED_OUT,
-    SeriesStatus.IMMUNE,
-    SeriesStatus.COMPLETE,
-)
-
 
 def _group_doses(
     history: History, antigens: Sequence[AntigenResult]
@@ -52,32 +42,69 @@ def _group_doses(
     return tuple(doses)
 
 
+def _multi_antigen_status(antigens: Sequence[AntigenResult]) -> SeriesStatus:
+    """Table 9-4."""
+    statuses = [a.status for a in antigens]
+    for status in (
+        SeriesStatus.CONTRAINDICATED,
+        SeriesStatus.AGED_OUT,
+        SeriesStatus.NOT_RECOMMENDED,
+        SeriesStatus.NOT_COMPLETE,
+    ):
+        if status in statuses:
+            return status
+    if statuses and all(s is SeriesStatus.IMMUNE for s in statuses):
+        return SeriesStatus.IMMUNE
+    return SeriesStatus.COMPLETE
+
+
+def _group_next_dose(
+    group: VaccineGroup, due: Sequence[AntigenResult], history: History, single: bool
+) -> NextDose:
+    """Table 9-5 and FORECASTVG-2..6, FORECASTDN-2: the group's dates from its antigens'."""
+    forecasts = [a.next_dose for a in due if a.next_dose is not None]
+    earliest_dates = [f.earliest for f in forecasts]
+    if single:
+        earliest = min(earliest_dates)
+    elif any(a.interval_priority for a in due):
+        given = [
+            history.doses[e.dose_index].date_administered for a in due for e in a.evaluations
+        ]
+        earliest = max([min(earliest_dates), *given])
+    else:
+        earliest = max(earliest_dates)
+    recommended = max(min(f.recommended for f in forecasts), earliest)
+    past_dues = [f.past_due for f in forecasts if f.past_due is not None]
+    latests = [f.latest for f in forecasts if f.latest is not None]
+    numbers = [f.dose_number for f in forecasts]
+    lead = forecasts[0]
+    return NextDose(
+        dose_number=min(numbers) if group.administer_full_vaccine_group else max(numbers),
+        earliest=earliest,
+        recommended=recommended,
+        past_due=max(min(past_dues), earliest) if past_dues else None,
+        latest=min(latests) if latests else None,
+        reason=lead.reason,
+        recommended_vaccines=tuple(
+            dict.fromkeys(v for f in forecasts for v in f.recommended_vaccines)
+        ),
+        target_dose_number=lead.target_dose_number,
+    )
+
+
 def combine(
     group: VaccineGroup, antigens: Sequence[AntigenResult], history: History
 ) -> VaccineGroupForecast:
-    """One vaccine group's result from its antigens' results."""
-    status = min((a.status for a in antigens), key=_STATUS_ORDER.index, default=SeriesStatus.COMPLETE)
+    """Chapter 9: one vaccine group's result from its antigens' results."""
+    single = len(antigens) == 1
+    status = antigens[0].status if single else _multi_antigen_status(antigens)
     due = [a for a in antigens if a.status is SeriesStatus.NOT_COMPLETE and a.next_dose]
-    next_dose: NextDose | None = None
-    reason = next((a.reason for a in antigens if a.status is status), "")
-    if due:
-        lead = due[0].next_dose
-        assert lead is not None
-        pick = max if group.administer_full_vaccine_group else min
-        earliest = pick(a.next_dose.earliest for a in due if a.next_dose)
-        recommended = pick(a.next_dose.recommended for a in due if a.next_dose)
-        past_dues = [a.next_dose.past_due for a in due if a.next_dose and a.next_dose.past_due]
-        latests = [a.next_dose.latest for a in due if a.next_dose and a.next_dose.latest]
-        next_dose = NextDose(
-            dose_number=lead.dose_number,
-            earliest=earliest,
-            recommended=max(recommended, earliest),
-            past_due=pick(past_dues) if past_dues else None,
-            latest=min(latests) if latests else None,
-            reason=lead.reason,
-            recommended_vaccines=lead.recommended_vaccines,
-        )
-        reason = lead.reason
+    next_dose = (
+        _group_next_dose(group, due, history, single)
+        if due and status is SeriesStatus.NOT_COMPLETE
+        else None
+    )
+    reason = next_dose.reason if next_dose else next((a.reason for a in antigens if a.status is status), "")
     return VaccineGroupForecast(
         vaccine_group=group.name,
         status=status,
