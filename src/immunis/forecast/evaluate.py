@@ -89,7 +89,12 @@ def interval_reference(
     """The date an interval counts from: the previous dose, a target dose, the most recent dose of
     some vaccines, or an observation; None when there is no such dose."""
     if rule.from_previous:
-        previous = [d for d in evaluation.doses if d.dose.index < before_index]
+        # An inadvertent dose is not a previous dose to count an interval from.
+        previous = [
+            d
+            for d in evaluation.doses
+            if d.dose.index < before_index and EvaluationReason.INADVERTENT.value not in d.reasons
+        ]
         return previous[-1].date_administered if previous else None
     if rule.from_target_dose is not None:
         satisfied = evaluation.satisfied.get(rule.from_target_dose)
@@ -135,8 +140,6 @@ def _evaluate_age(
     if absolute_min and given < context.age_date(absolute_min):
         return EvaluationStatus.NOT_VALID, EvaluationReason.TOO_YOUNG.value
     if rule.min_age and given < context.age_date(rule.min_age):
-        if _previous_not_valid_for_age_or_interval(evaluation):
-            return EvaluationStatus.NOT_VALID, EvaluationReason.TOO_YOUNG.value
         return EvaluationStatus.VALID, EvaluationReason.GRACE_PERIOD_AGE.value
     if rule.max_age and given >= context.age_date(rule.max_age):
         return EvaluationStatus.EXTRANEOUS, EvaluationReason.TOO_OLD.value

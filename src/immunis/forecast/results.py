@@ -77,7 +77,7 @@ class AntigenResult:
 
 @dataclass(frozen=True, slots=True)
 class GroupDoseEvaluation:
-    """A dose's evaluation for a vaccine group: valid only when valid for every antigen it gives."""
+    """A dose's evaluation for a vaccine group: not valid when not valid for any antigen it gives."""
 
     dose_index: int
     date_administered: date

@@ -111,7 +111,15 @@ def _score_in_process(candidates: list[SeriesForecast], context: PatientContext)
     """Table 8-9: product with all valid doses, completable, most valid doses, closest to
     completion, can finish earliest."""
     most = [-float(c.evaluation.valid_doses) for c in candidates]
-    remaining = [float(len(c.evaluation.series.doses) - len(c.evaluation.satisfied)) for c in candidates]
+    # SELECTB-5: target doses still 'not satisfied' (skipped ones are not waiting for a dose).
+    remaining = [
+        float(
+            len(c.evaluation.series.doses)
+            - len(c.evaluation.satisfied)
+            - len(c.evaluation.skipped)
+        )
+        for c in candidates
+    ]
     completable = [_completable(c, context) for c in candidates]
     finishes = [
         float(finish.toordinal()) if ok and (finish := _finish_date(c)) else float("inf")

@@ -27,7 +27,11 @@ def _group_doses(
     doses = []
     for index in sorted(per_dose):
         evaluations = per_dose[index]
-        worst = next((e for e in evaluations if e.status is not EvaluationStatus.VALID), None)
+        # Not valid for any antigen makes the dose not valid for the group; a dose that is
+        # extraneous for one antigen (pertussis after its last Tdap) still counts if valid for another.
+        worst = next((e for e in evaluations if e.status is EvaluationStatus.NOT_VALID), None)
+        if worst is None and not any(e.status is EvaluationStatus.VALID for e in evaluations):
+            worst = evaluations[0]
         dose = history.doses[index]
         doses.append(
             GroupDoseEvaluation(
