@@ -80,9 +80,7 @@ def compare(
             by_id.setdefault(dose.dose_index, dose)
     for dose in result.doses:
         by_id[dose.dose_index] = dose
-    ordered = sorted(
-        case["doses"], key=lambda d: (d["date_administered"], d["dose_number"])
-    )
+    ordered = sorted(case["doses"], key=lambda d: (d["date_administered"], d["dose_number"]))
     for position, expected_dose in enumerate(ordered):
         expected = _status_text(expected_dose["expected_evaluation_status"])
         found = by_id.get(position)

@@ -1,7 +1,13 @@
 """The CDSi forecast engine: pure functions from a patient and their doses to a forecast."""
 
 from immunis.forecast.engine import ForecastInputError, forecast
-from immunis.forecast.records import AdministeredDose, DoseCondition, Gender, Patient, PatientObservation
+from immunis.forecast.records import (
+    AdministeredDose,
+    DoseCondition,
+    Gender,
+    Patient,
+    PatientObservation,
+)
 from immunis.forecast.results import (
     DoseEvaluation,
     EvaluationStatus,

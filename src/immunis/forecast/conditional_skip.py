@@ -1,4 +1,4 @@
-"""CDSi conditional skip: when a target dose need not be given (evaluation and forecast contexts)."""
+"""CDSi conditional skip: when a target dose need not be given, in evaluation and forecast."""
 
 from __future__ import annotations
 

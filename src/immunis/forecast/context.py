@@ -11,10 +11,17 @@ from immunis.forecast.organize import History
 from immunis.forecast.records import Patient
 from immunis.schedule.model import Duration, LiveVirusConflict, Schedule
 
+_CONFLICT_INDEX: dict[int, tuple[Schedule, dict[tuple[str, str], LiveVirusConflict]]] = {}
+
 
 def conflicts_by_pair(schedule: Schedule) -> dict[tuple[str, str], LiveVirusConflict]:
-    """Live-virus conflicts keyed by (previous CVX, current CVX)."""
-    return {(c.previous_cvx, c.current_cvx): c for c in schedule.live_virus_conflicts}
+    """Live-virus conflicts keyed by (previous CVX, current CVX), built once per schedule."""
+    cached = _CONFLICT_INDEX.get(id(schedule))
+    if cached is not None and cached[0] is schedule:
+        return cached[1]
+    index = {(c.previous_cvx, c.current_cvx): c for c in schedule.live_virus_conflicts}
+    _CONFLICT_INDEX[id(schedule)] = (schedule, index)
+    return index
 
 
 @dataclass(slots=True)

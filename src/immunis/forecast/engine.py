@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from immunis.forecast.context import PatientContext, conflicts_by_pair
+from immunis.forecast.contraindications import antigen_contraindicated, contraindicated_vaccines
 from immunis.forecast.evaluate import evaluate_series
-from immunis.forecast.next_dose import SeriesForecast, forecast_series
+from immunis.forecast.next_dose import NOTHING_BLOCKED, Blocked, SeriesForecast, forecast_series
 from immunis.forecast.organize import organize
 from immunis.forecast.records import AdministeredDose, Patient
 from immunis.forecast.results import (
@@ -19,7 +20,6 @@ from immunis.forecast.results import (
 from immunis.forecast.select_series import best_series, relevant_series
 from immunis.forecast.vaccine_group import combine
 from immunis.schedule.model import Antigen, Schedule
-
 
 
 class ForecastInputError(ValueError):
@@ -74,19 +74,32 @@ def _evaluations(chosen: SeriesForecast) -> tuple[DoseEvaluation, ...]:
 def evaluate_antigen(antigen: Antigen, context: PatientContext) -> AntigenResult:
     """Evaluate and forecast one antigen: every relevant series, then the best one."""
     doses = context.history.by_antigen.get(antigen.name, ())
+    blocked = (
+        Blocked(
+            antigen_contraindicated(antigen, context), contraindicated_vaccines(antigen, context)
+        )
+        if context.patient.observations
+        else NOTHING_BLOCKED
+    )
     candidates = [
-        forecast_series(evaluate_series(series, doses, context), context)
+        forecast_series(evaluate_series(series, doses, context), context, blocked)
         for series in relevant_series(antigen.series, context)
     ]
     best = best_series(candidates, context)
     chosen = min(best, key=_blend_rank) if best else None
     if chosen is None:
-        return AntigenResult(antigen.name, None, SeriesStatus.NOT_RECOMMENDED, None, (), "no relevant series")
+        return AntigenResult(
+            antigen.name, None, SeriesStatus.NOT_RECOMMENDED, None, (), "no relevant series"
+        )
     immunity = _immune(antigen, context)
     if immunity and chosen.status is not SeriesStatus.COMPLETE:
         return AntigenResult(
-            antigen.name, chosen.evaluation.series.name, SeriesStatus.IMMUNE, None,
-            _evaluations(chosen), f"Not recommended: immune ({immunity})",
+            antigen.name,
+            chosen.evaluation.series.name,
+            SeriesStatus.IMMUNE,
+            None,
+            _evaluations(chosen),
+            f"Not recommended: immune ({immunity})",
         )
     return AntigenResult(
         antigen=antigen.name,

@@ -52,7 +52,8 @@ class SeriesEvaluation:
 
     @property
     def valid_doses(self) -> int:
-        return sum(1 for d in self.doses if d.is_valid)
+        """SELECTB-21: target doses satisfied by a valid dose."""
+        return len(self.satisfied)
 
     @property
     def first_valid(self) -> EvaluatedDose | None:
@@ -257,7 +258,10 @@ def _evaluate_dose(
     number = target.dose_number
     if dose.dose.condition is not None:
         return EvaluatedDose(
-            dose, EvaluationStatus.NOT_VALID, (f"Dose condition: {dose.dose.condition.value}",), number
+            dose,
+            EvaluationStatus.NOT_VALID,
+            (f"Dose condition: {dose.dose.condition.value}",),
+            number,
         )
     if any(v.cvx == dose.cvx for v in target.inadvertent_vaccines):
         return EvaluatedDose(

@@ -7,6 +7,7 @@ from datetime import date
 
 from immunis.forecast.conditional_skip import FORECAST, can_skip
 from immunis.forecast.context import PatientContext
+from immunis.forecast.contraindications import dose_contraindicated
 from immunis.forecast.dates import ONE_DAY, add
 from immunis.forecast.evaluate import (
     SeriesEvaluation,
@@ -19,12 +20,59 @@ from immunis.schedule.model import SeriesDose
 
 
 @dataclass(frozen=True, slots=True)
-class SeriesForecast:
-    evaluation: SeriesEvaluation
+class Blocked:
+    """What contraindications rule out for one antigen (7.3)."""
+
+    antigen: bool = False
+    cvx: frozenset[str] = frozenset()
+
+
+NOTHING_BLOCKED = Blocked()
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastOutcome:
     status: SeriesStatus
     next_dose: NextDose | None
     target_index: int  # the target dose forecast (after forecast-time skips)
     reason: str = ""
+
+
+class SeriesForecast:
+    """A relevant patient series, evaluated; its forecast is worked out only when asked for,
+    since series selection usually needs the forecast of just one series per antigen."""
+
+    __slots__ = ("_outcome", "blocked", "context", "evaluation")
+
+    def __init__(
+        self, evaluation: SeriesEvaluation, context: PatientContext, blocked: Blocked
+    ) -> None:
+        self.evaluation = evaluation
+        self.context = context
+        self.blocked = blocked
+        self._outcome: ForecastOutcome | None = None
+
+    @property
+    def outcome(self) -> ForecastOutcome:
+        if self._outcome is None:
+            self._outcome = _forecast(self.evaluation, self.context, self.blocked)
+        return self._outcome
+
+    @property
+    def status(self) -> SeriesStatus:
+        return self.outcome.status
+
+    @property
+    def next_dose(self) -> NextDose | None:
+        return self.outcome.next_dose
+
+    @property
+    def target_index(self) -> int:
+        return self.outcome.target_index
+
+    @property
+    def reason(self) -> str:
+        return self.outcome.reason
 
     @property
     def interval_priority(self) -> bool:
@@ -122,11 +170,18 @@ def _dates(
     return earliest, earliest_reason, recommended, recommended_reason, past_due, latest
 
 
-def _recommended_vaccines(target: SeriesDose, context: PatientContext, earliest: date, recommended: date) -> tuple[str, ...]:
-    """FORECASTRECVAC-1: preferable vaccines flagged for forecasting, right for the patient's age."""
+def _recommended_vaccines(
+    target: SeriesDose,
+    context: PatientContext,
+    earliest: date,
+    recommended: date,
+    blocked_cvx: frozenset[str],
+) -> tuple[str, ...]:
+    """FORECASTRECVAC-1: preferable vaccines flagged for forecasting, not contraindicated, right
+    for the patient's age on the earliest or the recommended date."""
     chosen = []
     for vaccine in target.preferable_vaccines:
-        if not vaccine.forecast_vaccine_type:
+        if not vaccine.forecast_vaccine_type or vaccine.cvx in blocked_cvx:
             continue
         begin = context.age_date(vaccine.begin_age) if vaccine.begin_age else None
         end = context.age_date(vaccine.end_age) if vaccine.end_age else None
@@ -137,7 +192,16 @@ def _recommended_vaccines(target: SeriesDose, context: PatientContext, earliest:
     return tuple(dict.fromkeys(chosen))
 
 
-def forecast_series(evaluation: SeriesEvaluation, context: PatientContext) -> SeriesForecast:
+def forecast_series(
+    evaluation: SeriesEvaluation, context: PatientContext, blocked: Blocked = NOTHING_BLOCKED
+) -> SeriesForecast:
+    """The series' forecast, computed when first needed."""
+    return SeriesForecast(evaluation, context, blocked)
+
+
+def _forecast(
+    evaluation: SeriesEvaluation, context: PatientContext, blocked: Blocked
+) -> ForecastOutcome:
     """Table 7-10 and 7-13: the next target dose of an evaluated series, with its earliest,
     recommended, past-due and latest dates, re-checked against forecast skips (7.6)."""
     series = evaluation.series
@@ -158,17 +222,23 @@ def forecast_series(evaluation: SeriesEvaluation, context: PatientContext) -> Se
         ):
             index += 1
             continue
+        if blocked.antigen or dose_contraindicated(target, blocked.cvx):
+            return ForecastOutcome(
+                SeriesStatus.CONTRAINDICATED, None, index, "Patient has a contraindication"
+            )
         age = applicable(target.ages, assessment)
         max_age_date = context.age_date(age.max_age) if age and age.max_age else None
         season = target.seasonal_recommendation
         if season and season.end_date and assessment > season.end_date:
-            return SeriesForecast(
-                evaluation, SeriesStatus.NOT_RECOMMENDED, None, index,
+            return ForecastOutcome(
+                SeriesStatus.NOT_RECOMMENDED,
+                None,
+                index,
                 "Past seasonal recommendation end date",
             )
         if max_age_date and (assessment >= max_age_date or earliest >= max_age_date):
-            return SeriesForecast(
-                evaluation, SeriesStatus.AGED_OUT, None, index, "Patient has exceeded the maximum age"
+            return ForecastOutcome(
+                SeriesStatus.AGED_OUT, None, index, "Patient has exceeded the maximum age"
             )
         next_dose = NextDose(
             dose_number=_dose_number(evaluation),
@@ -177,13 +247,17 @@ def forecast_series(evaluation: SeriesEvaluation, context: PatientContext) -> Se
             past_due=past_due,
             latest=latest,
             reason=f"Recommended based on {reason}",
-            recommended_vaccines=_recommended_vaccines(target, context, earliest, recommended),
+            recommended_vaccines=_recommended_vaccines(
+                target, context, earliest, recommended, blocked.cvx
+            ),
             target_dose_number=target.dose_number,
         )
-        return SeriesForecast(evaluation, SeriesStatus.NOT_COMPLETE, next_dose, index)
+        return ForecastOutcome(SeriesStatus.NOT_COMPLETE, next_dose, index)
     if evaluation.satisfied:
-        return SeriesForecast(evaluation, SeriesStatus.COMPLETE, None, index, "Patient series is complete")
-    return SeriesForecast(
-        evaluation, SeriesStatus.NOT_RECOMMENDED, None, index,
+        return ForecastOutcome(SeriesStatus.COMPLETE, None, index, "Patient series is complete")
+    return ForecastOutcome(
+        SeriesStatus.NOT_RECOMMENDED,
+        None,
+        index,
         "Not recommended at this time due to past immunization history",
     )

@@ -31,9 +31,21 @@ class History:
     unknown_cvx: tuple[str, ...]
 
 
+def _order(dose: AdministeredDose) -> tuple[date, str, str, float, str, str]:
+    return (
+        dose.date_administered,
+        normalize_cvx(dose.cvx).zfill(4),
+        dose.mvx or "",
+        dose.volume_ml or 0.0,
+        dose.condition.value if dose.condition else "",
+        dose.id or "",
+    )
+
+
 def organize(patient: Patient, doses: tuple[AdministeredDose, ...], schedule: Schedule) -> History:
     """Sort the history and map every dose to its antigens through the schedule's CVX map."""
-    ordered = tuple(sorted(doses, key=lambda d: d.date_administered))
+    # Same-day doses are ordered by vaccine too, so the answer never depends on input order.
+    ordered = tuple(sorted(doses, key=_order))
     by_antigen: dict[str, list[AntigenDose]] = {}
     unknown: list[str] = []
     for index, dose in enumerate(ordered):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
-class Gender(str, Enum):
+class Gender(StrEnum):
     FEMALE = "Female"
     MALE = "Male"
     UNKNOWN = "Unknown"
@@ -21,7 +21,7 @@ class Gender(str, Enum):
         return {"F": cls.FEMALE, "M": cls.MALE}.get(key, cls.UNKNOWN)
 
 
-class DoseCondition(str, Enum):
+class DoseCondition(StrEnum):
     """A known problem with a dose that makes it not count (CDSi 'dose condition')."""
 
     SUB_STANDARD = "Sub-standard"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
-class EvaluationStatus(str, Enum):
+class EvaluationStatus(StrEnum):
     VALID = "Valid"
     NOT_VALID = "Not Valid"
     EXTRANEOUS = "Extraneous"
     SUB_STANDARD = "Sub-standard"
 
 
-class EvaluationReason(str, Enum):
+class EvaluationReason(StrEnum):
     TOO_YOUNG = "Age: Too Young"
     TOO_OLD = "Age: Too Old"
     GRACE_PERIOD_AGE = "Age: Grace Period"
@@ -28,7 +28,7 @@ class EvaluationReason(str, Enum):
     NOT_FOR_ANTIGEN = "Vaccine does not carry this antigen at this age"
 
 
-class SeriesStatus(str, Enum):
+class SeriesStatus(StrEnum):
     NOT_COMPLETE = "Not complete"
     COMPLETE = "Complete"
     AGED_OUT = "Aged out"
@@ -72,12 +72,14 @@ class AntigenResult:
     next_dose: NextDose | None
     evaluations: tuple[DoseEvaluation, ...]
     reason: str = ""
-    interval_priority: bool = False  # FORECASTPRIORITY-1: every interval of the next dose overrides age
+    interval_priority: bool = (
+        False  # FORECASTPRIORITY-1: every interval of the next dose overrides age
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class GroupDoseEvaluation:
-    """A dose's evaluation for a vaccine group: not valid when not valid for any antigen it gives."""
+    """A dose's evaluation for a vaccine group: not valid if not valid for any antigen it gives."""
 
     dose_index: int
     date_administered: date

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import date
 
 from immunis.forecast.context import PatientContext
-from immunis.forecast.next_dose import SeriesForecast
-from immunis.forecast.results import SeriesStatus
 from immunis.forecast.dates import add
+from immunis.forecast.next_dose import NOTHING_BLOCKED, SeriesForecast
+from immunis.forecast.results import SeriesStatus
 from immunis.schedule.model import Series, SeriesType
 
 
@@ -16,6 +16,13 @@ def relevant_series(series: Sequence[Series], context: PatientContext) -> list[S
     """Standard series always; risk series when the patient has one of their indications; and
     only series whose required gender, if any, is the patient's."""
     gender = context.patient.gender.value
+    if not context.patient.observations:
+        return [
+            s
+            for s in series
+            if s.series_type is not SeriesType.RISK
+            and (not s.required_gender or gender in s.required_gender)
+        ]
     assessment = context.assessment_date
     chosen = []
     for candidate in series:
@@ -37,12 +44,20 @@ def relevant_series(series: Sequence[Series], context: PatientContext) -> list[S
 
 
 def _is_scorable(
-    candidate: SeriesForecast, group: list[SeriesForecast], context: PatientContext
+    candidate: SeriesForecast,
+    group: list[SeriesForecast],
+    context: PatientContext,
+    nothing_started: bool,
 ) -> bool:
-    """SELECTSCORE-2 (Table 8-2): which relevant series of a series group may be scored."""
+    """SELECTSCORE-2 (Table 8-2): which relevant series of a series group may be scored.
+    `nothing_started`: no series of the group has a valid dose, and none is the default."""
     series = candidate.evaluation.series
-    if candidate.status is SeriesStatus.CONTRAINDICATED and not all(
-        c.status is SeriesStatus.CONTRAINDICATED for c in group
+    # SELECTB-24; only a series with something blocked can be contraindicated, so the forecast
+    # (and its status) is worked out just for those.
+    if (
+        candidate.blocked is not NOTHING_BLOCKED
+        and candidate.status is SeriesStatus.CONTRAINDICATED
+        and not all(c.status is SeriesStatus.CONTRAINDICATED for c in group)
     ):
         return False
     if series.series_type is SeriesType.RISK:
@@ -57,9 +72,7 @@ def _is_scorable(
     if first is not None:
         max_start = series.selection.max_age_to_start
         return max_start is None or first.date_administered < context.age_date(max_start)
-    return all(c.evaluation.valid_doses == 0 for c in group) and not any(
-        c.evaluation.series.selection.default_series for c in group
-    )
+    return nothing_started
 
 
 def _points(values: list[float], index: int, alone: int, tie: int, other: int) -> int:
@@ -114,9 +127,7 @@ def _score_in_process(candidates: list[SeriesForecast], context: PatientContext)
     # SELECTB-5: target doses still 'not satisfied' (skipped ones are not waiting for a dose).
     remaining = [
         float(
-            len(c.evaluation.series.doses)
-            - len(c.evaluation.satisfied)
-            - len(c.evaluation.skipped)
+            len(c.evaluation.series.doses) - len(c.evaluation.satisfied) - len(c.evaluation.skipped)
         )
         for c in candidates
     ]
@@ -156,8 +167,9 @@ def _in_process(candidate: SeriesForecast) -> bool:
 
 def prioritized_series(group: list[SeriesForecast], context: PatientContext) -> SeriesForecast:
     """Chapter 8.2-8.7: one series group's prioritized patient series."""
-    scorable = [c for c in group if _is_scorable(c, group, context)]
     defaults = [c for c in group if c.evaluation.series.selection.default_series]
+    nothing_started = not defaults and all(c.evaluation.valid_doses == 0 for c in group)
+    scorable = [c for c in group if _is_scorable(c, group, context, nothing_started)]
     complete = [c for c in scorable if c.status is SeriesStatus.COMPLETE]
     in_process = [c for c in scorable if _in_process(c)]
     # Table 8-3
@@ -197,7 +209,9 @@ def _group_applies(group: list[SeriesForecast], context: PatientContext) -> bool
         selection = candidate.evaluation.series.selection
         if selection.min_age_to_start and assessment < context.age_date(selection.min_age_to_start):
             continue
-        if selection.max_age_to_start and assessment >= context.age_date(selection.max_age_to_start):
+        if selection.max_age_to_start and assessment >= context.age_date(
+            selection.max_age_to_start
+        ):
             continue
         return True
     return False
@@ -229,9 +243,9 @@ def best_series(candidates: list[SeriesForecast], context: PatientContext) -> li
         others = [p for p in prioritized if p is not series and _equivalent(series, p)]
         if series.status is SeriesStatus.COMPLETE:
             best.append(series)
-        elif kind is SeriesType.EVALUATION_ONLY:
-            continue
-        elif any(p.status is SeriesStatus.COMPLETE for p in others):
+        elif kind is SeriesType.EVALUATION_ONLY or any(
+            p.status is SeriesStatus.COMPLETE for p in others
+        ):
             continue
         elif kind is SeriesType.RISK or not any(
             p.evaluation.series.series_type is SeriesType.RISK for p in others

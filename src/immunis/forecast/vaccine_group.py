@@ -27,8 +27,8 @@ def _group_doses(
     doses = []
     for index in sorted(per_dose):
         evaluations = per_dose[index]
-        # Not valid for any antigen makes the dose not valid for the group; a dose that is
-        # extraneous for one antigen (pertussis after its last Tdap) still counts if valid for another.
+        # Not valid for any antigen makes the dose not valid for the group; a dose extraneous
+        # for one antigen (pertussis after its last Tdap) still counts if valid for another.
         worst = next((e for e in evaluations if e.status is EvaluationStatus.NOT_VALID), None)
         if worst is None and not any(e.status is EvaluationStatus.VALID for e in evaluations):
             worst = evaluations[0]
@@ -71,9 +71,7 @@ def _group_next_dose(
     if single:
         earliest = min(earliest_dates)
     elif any(a.interval_priority for a in due):
-        given = [
-            history.doses[e.dose_index].date_administered for a in due for e in a.evaluations
-        ]
+        given = [history.doses[e.dose_index].date_administered for a in due for e in a.evaluations]
         earliest = max([min(earliest_dates), *given])
     else:
         earliest = max(earliest_dates)
@@ -108,7 +106,11 @@ def combine(
         if due and status is SeriesStatus.NOT_COMPLETE
         else None
     )
-    reason = next_dose.reason if next_dose else next((a.reason for a in antigens if a.status is status), "")
+    reason = (
+        next_dose.reason
+        if next_dose
+        else next((a.reason for a in antigens if a.status is status), "")
+    )
     return VaccineGroupForecast(
         vaccine_group=group.name,
         status=status,

@@ -23,8 +23,8 @@ from immunis.schedule.model import (
     ConditionType,
     Contraindication,
     Duration,
-    InadvertentVaccine,
     Immunity,
+    InadvertentVaccine,
     Indication,
     IntervalRule,
     LiveVirusConflict,
@@ -194,7 +194,9 @@ def _condition(element: ET.Element) -> SkipCondition:
         dose_type=dose_type.capitalize() if dose_type else None,
         dose_count_logic=logic.lower() if logic else None,
         vaccine_types=_codes(_text(element, "vaccineTypes")),
-        series_groups=tuple(g.strip() for g in (_text(element, "seriesGroups") or "").split(";") if g.strip()),
+        series_groups=tuple(
+            g.strip() for g in (_text(element, "seriesGroups") or "").split(";") if g.strip()
+        ),
     )
 
 
@@ -290,7 +292,9 @@ def _series(element: ET.Element) -> Series:
         ),
         doses=tuple(_series_dose(e) for e in element.findall("seriesDose")),
         admin_guidance=tuple(
-            e.text.strip() for e in element.findall("seriesAdminGuidance") if e.text and e.text.strip()
+            e.text.strip()
+            for e in element.findall("seriesAdminGuidance")
+            if e.text and e.text.strip()
         ),
         equivalent_series_groups=_text(element, "equivalentSeriesGroups"),
         required_gender=tuple(
@@ -345,9 +349,16 @@ def _immunity(root: ET.Element) -> Immunity:
     return Immunity(clinical_history=clinical, birth_dates=tuple(births))
 
 
+def _root(data: bytes) -> ET.Element:
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as error:
+        raise SupportingDataError(f"not well-formed XML: {error}") from error
+
+
 def parse_antigen(data: bytes) -> Antigen:
     """One AntigenSupportingData XML document."""
-    root = ET.fromstring(data)
+    root = _root(data)
     series = tuple(_series(e) for e in root.findall("series"))
     if not series:
         raise SupportingDataError("antigen supporting data without any series")
@@ -368,7 +379,7 @@ def parse_schedule(
     version: str = "",
 ) -> Schedule:
     """ScheduleSupportingData.xml plus every AntigenSupportingData document, as one Schedule."""
-    root = ET.fromstring(schedule_data)
+    root = _root(schedule_data)
     conflicts = tuple(
         LiveVirusConflict(
             previous_vaccine_type=_text(e.find("previous"), "vaccineType") or "",

@@ -9,14 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
+from typing import NamedTuple
 
 _TERM = re.compile(r"([+-]?)\s*(\d+)\s*(year|month|week|day)s?", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
-    """An age or interval as CDSi writes it, e.g. ``6 weeks - 4 days``: signed calendar terms."""
+class Duration(NamedTuple):
+    """An age or interval as CDSi writes it, e.g. ``6 weeks - 4 days``: signed calendar terms.
+
+    A named tuple rather than a dataclass: the engine uses durations as dictionary keys on its
+    hot path, and tuples hash in C.
+    """
 
     years: int = 0
     months: int = 0
@@ -58,7 +62,7 @@ class Duration:
         return " ".join(words)
 
 
-class SeriesType(str, Enum):
+class SeriesType(StrEnum):
     STANDARD = "Standard"
     RISK = "Risk"
     EVALUATION_ONLY = "Evaluation Only"
@@ -130,7 +134,7 @@ class InadvertentVaccine:
     cvx: str
 
 
-class ConditionType(str, Enum):
+class ConditionType(StrEnum):
     AGE = "Age"
     COMPLETED_SERIES = "Completed Series"
     INTERVAL = "Interval"

@@ -1,0 +1,187 @@
+"""The `immunis` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from immunis import conformance
+from immunis.forecast import ForecastInputError, forecast
+from immunis.forecast_report import forecast_to_dict, print_forecast
+from immunis.patient_file import PatientFileError, read_patient
+from immunis.schedule.catalog import SCHEDULE_IDS, UnknownScheduleError, load_schedule
+
+app = typer.Typer(help="immunis: lifelong immunization records and CDSi forecasting.")
+schedule_app = typer.Typer(help="Schedules: list them, convert CDC's XML to the project format.")
+app.add_typer(schedule_app, name="schedule")
+
+# Piped output gets room for the forecast table's columns instead of rich's default 80.
+console = Console() if sys.stdout.isatty() else Console(width=130)
+errors = Console(stderr=True)
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _schedule(schedule_id: str):  # type: ignore[no-untyped-def]
+    try:
+        return load_schedule(schedule_id)
+    except UnknownScheduleError as error:
+        raise _fail(str(error.args[0])) from error
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise _fail(f"--date: {text!r} is not a date (YYYY-MM-DD)") from error
+
+
+@app.command("forecast")
+def forecast_command(
+    patient_file: Annotated[Path, typer.Argument(help="Patient JSON file (see docs/cli.md).")],
+    schedule: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEDULE_IDS)}.")] = "us-acip",
+    on: Annotated[
+        str | None, typer.Option("--date", help="Assessment date, YYYY-MM-DD (default: today).")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TEXT,
+) -> None:
+    """Evaluate a patient's doses and forecast every vaccine group."""
+    try:
+        patient, doses, file_date = read_patient(patient_file)
+    except PatientFileError as error:
+        raise _fail(f"{patient_file}: {error}") from error
+    assessment = _parse_date(on) or file_date or date.today()
+    chosen = _schedule(schedule)
+    try:
+        answer = forecast(patient, doses, assessment, chosen)
+    except ForecastInputError as error:
+        raise _fail(str(error)) from error
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps(forecast_to_dict(answer, only_relevant=True), ensure_ascii=False))
+    else:
+        print_forecast(answer, chosen, console)
+
+
+@app.command("conformance")
+def conformance_command(
+    cases_file: Annotated[Path, typer.Argument(help="CDC test cases as JSON lines.")],
+    as_json: Annotated[bool, typer.Option("--json", help="End with a JSON summary line.")] = False,
+    schedule: Annotated[str, typer.Option(help="Schedule to run the cases on.")] = "us-acip",
+) -> None:
+    """Run CDC's CDSi test cases and report pass/fail per vaccine group."""
+    try:
+        cases = list(conformance.read_cases(cases_file))
+    except (OSError, ValueError) as error:
+        raise _fail(f"{cases_file}: {error}") from error
+    chosen = _schedule(schedule)
+    results = []
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("CDC test cases", total=len(cases))
+        for case in cases:
+            results.append(conformance.run_case(case, chosen))
+            progress.advance(task)
+    summary = conformance.summary(results)
+    table = Table(title=f"CDSi conformance: {summary['passed']}/{summary['total']} passed")
+    table.add_column("Vaccine group")
+    table.add_column("Passed", justify="right")
+    table.add_column("Total", justify="right")
+    for group, counts in summary["by_group"].items():
+        style = "green" if counts["passed"] == counts["total"] else "red"
+        table.add_row(group, f"[{style}]{counts['passed']}[/]", str(counts["total"]))
+    (errors if as_json else console).print(table)
+    for failure in summary["failures"]:
+        errors.print(f"[red]FAIL[/] {failure['id']} [{failure['group']}] {failure['name']}")
+        for why in failure["why"]:
+            errors.print(f"      {why}")
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+    if summary["passed"] != summary["total"]:
+        raise typer.Exit(1)
+
+
+@schedule_app.command("list")
+def schedule_list() -> None:
+    """The schedules shipped with immunis."""
+    table = Table()
+    for column in ("Id", "Title", "Version", "Antigens", "Vaccine groups"):
+        table.add_column(column)
+    for schedule_id in SCHEDULE_IDS:
+        loaded = load_schedule(schedule_id)
+        table.add_row(
+            schedule_id,
+            loaded.title,
+            loaded.version,
+            str(len(loaded.antigens)),
+            str(len(loaded.vaccine_groups)),
+        )
+    console.print(table)
+
+
+@schedule_app.command("convert")
+def schedule_convert(
+    folder: Annotated[Path, typer.Argument(help="Folder of CDC CDSi supporting-data XML files.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Convert CDC's CDSi supporting data XML to the project's YAML schedule format."""
+    from immunis.schedule.convert import cdc_xml_to_yaml
+
+    try:
+        text = cdc_xml_to_yaml(folder)
+    except (OSError, ValueError) as error:
+        raise _fail(f"{folder}: {error}") from error
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {out}")
+
+
+@app.command("demo")
+def demo(
+    on: Annotated[str | None, typer.Option("--date", help="Assessment date, YYYY-MM-DD.")] = None,
+) -> None:
+    """Show the engine at work on the example patients with the Vietnam and US schedules."""
+    assessment = _parse_date(on) or date.today()
+    for example, schedule_id in (("vn-infant.json", "vn"), ("us-toddler.json", "us-acip")):
+        patient, doses, _ = read_patient(EXAMPLES / example)
+        chosen = load_schedule(schedule_id)
+        console.rule(f"{example} on the {chosen.title}")
+        print_forecast(forecast(patient, doses, assessment, chosen), chosen, console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
