@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,6 +20,7 @@ from immunis.forecast import ForecastInputError, forecast
 from immunis.forecast_report import forecast_to_dict, print_forecast
 from immunis.patient_file import PatientFileError, read_patient
 from immunis.schedule.catalog import SCHEDULE_IDS, UnknownScheduleError, load_schedule
+from immunis.schedule.model import Schedule
 
 app = typer.Typer(help="immunis: lifelong immunization records and CDSi forecasting.")
 schedule_app = typer.Typer(help="Schedules: list them, convert CDC's XML to the project format.")
@@ -30,6 +32,9 @@ errors = Console(stderr=True)
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
+# What conformance.run_case reads from every case; a line without them is not a CDSi case.
+CASE_KEYS = ("id", "name", "vaccine_group", "date_of_birth", "assessment_date", "doses", "expected")
+
 
 class OutputFormat(StrEnum):
     TEXT = "text"
@@ -37,11 +42,12 @@ class OutputFormat(StrEnum):
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}")
+    # Messages quote user input ("[/x]" is not Rich markup) and paths (not to be cut in two).
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
-def _schedule(schedule_id: str):  # type: ignore[no-untyped-def]
+def _schedule(schedule_id: str) -> Schedule:
     try:
         return load_schedule(schedule_id)
     except UnknownScheduleError as error:
@@ -94,6 +100,11 @@ def conformance_command(
         cases = list(conformance.read_cases(cases_file))
     except (OSError, ValueError) as error:
         raise _fail(f"{cases_file}: {error}") from error
+    for number, case in enumerate(cases, start=1):
+        missing = [key for key in CASE_KEYS if key not in case] if isinstance(case, dict) else []
+        if not isinstance(case, dict) or missing:
+            problem = f"missing {', '.join(missing)}" if missing else "not a JSON object"
+            raise _fail(f"{cases_file}: case {number} is not a CDSi test case ({problem})")
     chosen = _schedule(schedule)
     results = []
     with Progress(
@@ -118,9 +129,10 @@ def conformance_command(
         table.add_row(group, f"[{style}]{counts['passed']}[/]", str(counts["total"]))
     (errors if as_json else console).print(table)
     for failure in summary["failures"]:
-        errors.print(f"[red]FAIL[/] {failure['id']} [{failure['group']}] {failure['name']}")
+        label = escape(f"{failure['id']} [{failure['group']}] {failure['name']}")
+        errors.print(f"[red]FAIL[/] {label}")
         for why in failure["why"]:
-            errors.print(f"      {why}")
+            errors.print(f"      {escape(why)}")
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     if summary["passed"] != summary["total"]:

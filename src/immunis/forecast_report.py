@@ -67,6 +67,9 @@ def forecast_to_dict(answer: Forecast, only_relevant: bool = False) -> dict[str,
         "schedule": answer.schedule_id,
         "assessment_date": _iso(answer.assessment_date),
         "unknown_vaccines": list(answer.unknown_vaccines),
+        "doses_after_assessment": [
+            {"date": _iso(d.date_administered), "cvx": d.cvx} for d in answer.doses_after_assessment
+        ],
         "vaccine_groups": groups,
     }
 
@@ -108,6 +111,14 @@ def print_forecast(answer: Forecast, schedule: Schedule, console: Console) -> No
             )
     if doses.row_count:
         console.print(doses)
+    if answer.doses_after_assessment:
+        console.print(
+            "[yellow]Not counted, dated after the assessment date:[/] "
+            + ", ".join(
+                f"{d.date_administered.isoformat()} CVX {d.cvx}"
+                for d in answer.doses_after_assessment
+            )
+        )
     if answer.unknown_vaccines:
         console.print(
             "[red]Not evaluated, CVX unknown to this schedule:[/] "

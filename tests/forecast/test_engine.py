@@ -62,6 +62,7 @@ def test_a_dose_after_the_assessment_date_is_not_counted(us_schedule: Schedule) 
     later = AdministeredDose(date(2025, 7, 1), "08")
     answer = forecast(BABY, [later], date(2025, 6, 1), us_schedule)
     assert answer.vaccine_groups["HepB"].doses == ()
+    assert answer.doses_after_assessment == (later,)
 
 
 def test_a_sub_standard_dose_is_not_valid(us_schedule: Schedule) -> None:

@@ -126,15 +126,15 @@ def forecast(
     """
     if assessment_date < patient.birth_date:
         raise ForecastInputError("assessment date is before the date of birth")
-    given = []
+    given: list[AdministeredDose] = []
+    later: list[AdministeredDose] = []
     for dose in doses:
         if dose.date_administered < patient.birth_date:
             raise ForecastInputError(
                 f"dose of CVX {dose.cvx} on {dose.date_administered.isoformat()} is before the "
                 f"date of birth {patient.birth_date.isoformat()}"
             )
-        if dose.date_administered <= assessment_date:
-            given.append(dose)
+        (given if dose.date_administered <= assessment_date else later).append(dose)
     history = organize(patient, tuple(given), schedule)
     context = PatientContext(
         patient=patient,
@@ -164,4 +164,5 @@ def forecast(
         assessment_date=assessment_date,
         vaccine_groups=groups,
         unknown_vaccines=history.unknown_cvx,
+        doses_after_assessment=tuple(later),
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from immunis.forecast.records import AdministeredDose
+
 
 class EvaluationStatus(StrEnum):
     VALID = "Valid"
@@ -106,4 +108,5 @@ class Forecast:
     schedule_id: str
     assessment_date: date
     vaccine_groups: dict[str, VaccineGroupForecast]
-    unknown_vaccines: tuple[str, ...] = ()
+    unknown_vaccines: tuple[str, ...] = ()  # CVX codes the schedule does not know: not evaluated
+    doses_after_assessment: tuple[AdministeredDose, ...] = ()  # not yet given on that date

@@ -333,12 +333,12 @@ def _encode(value: object, cls: type, name: str) -> Any:
         return value[0]
     if (cls, name) in _TUPLE_KEYS and isinstance(value, tuple):
         return [dict(zip(_TUPLE_KEYS[cls, name], item, strict=True)) for item in value]
+    if isinstance(value, Duration):  # a named tuple, so before the plain tuples
+        return str(value)
     if isinstance(value, tuple):
         return [_encode(item, cls, name) for item in value]
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, Duration):
-        return str(value)
     if is_dataclass(value) and not isinstance(value, type):
         return _dataclass_to_document(value)
     return value
