@@ -163,12 +163,15 @@ def schedule_convert(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
     ] = None,
+    version: Annotated[
+        str, typer.Option(help="The supporting data's release, e.g. 4.64 (the XML has none).")
+    ] = "",
 ) -> None:
     """Convert CDC's CDSi supporting data XML to the project's YAML schedule format."""
     from immunis.schedule.convert import cdc_xml_to_yaml
 
     try:
-        text = cdc_xml_to_yaml(folder)
+        text = cdc_xml_to_yaml(folder, version=version)
     except (OSError, ValueError) as error:
         raise _fail(f"{folder}: {error}") from error
     if out is None:

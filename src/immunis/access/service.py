@@ -1,0 +1,205 @@
+"""Users, tokens, authorization checks and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
+from immunis.access.policy import Action, Actor, PersonFacts, Role, may, may_act_on_person
+from immunis.errors import Forbidden, InvalidInput, Unauthenticated
+from immunis.registry.models import Guardianship, Immunization, Person, Site
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    role: Role | str,
+    display_name: str | None = None,
+    site_id: str | None = None,
+    area_code: str | None = None,
+    person_id: str | None = None,
+) -> User:
+    """A new user; site roles need a site, officers an area, citizens a person record."""
+    role = Role(role)
+    if role in (Role.VACCINATOR, Role.INTEGRATION) and not site_id:
+        raise InvalidInput(f"a {role.value} needs a site")
+    if role in (Role.DISTRICT_OFFICER, Role.PROVINCE_OFFICER) and not area_code:
+        raise InvalidInput(f"a {role.value} needs an area code")
+    if role is Role.CITIZEN and not person_id:
+        raise InvalidInput("a citizen account needs a person record")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role.value,
+        site_id=site_id,
+        area_code=area_code,
+        person_id=person_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, *, label: str = "", days: int = 365) -> str:
+    """A new bearer token for `user`; the plain token is returned once and never stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            label=label,
+            expires_at=datetime.now(UTC) + timedelta(days=days),
+        )
+    )
+    session.flush()
+    return token
+
+
+def actor_for(session: Session, user: User, channel: str = "api") -> Actor:
+    commune = None
+    if user.site_id:
+        site = session.get(Site, user.site_id)
+        commune = site.commune_code if site else None
+    dependants: frozenset[str] = frozenset()
+    if user.person_id:
+        dependants = frozenset(
+            session.scalars(
+                select(Guardianship.child_id).where(Guardianship.guardian_id == user.person_id)
+            )
+        )
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        site_id=user.site_id,
+        site_commune_code=commune,
+        area_code=user.area_code,
+        person_id=user.person_id,
+        dependant_ids=dependants,
+        channel=channel,
+    )
+
+
+def authenticate(session: Session, token: str, channel: str = "api") -> Actor:
+    """The actor a bearer token belongs to; Unauthenticated when it is unknown or expired."""
+    found = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    ).one_or_none()
+    now = datetime.now(UTC)
+    if found is None or found.revoked:
+        raise Unauthenticated("unknown or revoked token")
+    expires = found.expires_at
+    if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < now:
+        raise Unauthenticated("token expired")
+    user = session.get(User, found.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("user inactive")
+    return actor_for(session, user, channel)
+
+
+def audit(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: str | None = None,
+    *,
+    person_id: str | None = None,
+    outcome: str = "allowed",
+    purpose: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to the audit log, in the caller's transaction."""
+    session.add(
+        AuditEvent(
+            user_id=actor.user_id if actor else None,
+            role=actor.role.value if actor else None,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            person_id=person_id,
+            outcome=outcome,
+            purpose=purpose,
+            channel=actor.channel if actor else None,
+            detail=detail or {},
+        )
+    )
+
+
+def person_facts(session: Session, person: Person) -> PersonFacts:
+    dosed = frozenset(
+        s
+        for s in session.scalars(
+            select(Immunization.site_id).where(Immunization.person_id == person.id).distinct()
+        )
+        if s
+    )
+    now = datetime.now(UTC)
+    granted = frozenset(
+        g.site_id
+        for g in session.scalars(select(AccessGrant).where(AccessGrant.person_id == person.id))
+        if g.expires_at.replace(tzinfo=g.expires_at.tzinfo or UTC) > now
+    )
+    return PersonFacts(
+        person_id=person.id,
+        managing_site_id=person.managing_site_id,
+        province_code=person.province_code,
+        district_code=person.district_code,
+        commune_code=person.commune_code,
+        dosed_at_sites=dosed,
+        granted_sites=granted,
+    )
+
+
+def require(actor: Actor, action: Action, entity_type: str = "person") -> None:
+    """Refuse (Forbidden) when the role may not do `action` at all."""
+    if not may(actor, action):
+        raise Forbidden(
+            f"a {actor.role.value} may not {action.value} {entity_type} records",
+            user_id=actor.user_id,
+            role=actor.role.value,
+            action=action.value,
+            entity_type=entity_type,
+        )
+
+
+def require_person(session: Session, actor: Actor, action: Action, person: Person) -> None:
+    """Refuse (Forbidden) unless `actor` may do `action` to this person's record."""
+    if not may_act_on_person(actor, action, person_facts(session, person)):
+        raise Forbidden(
+            f"{actor.username} ({actor.role.value}) may not {action.value} this person's record",
+            user_id=actor.user_id,
+            role=actor.role.value,
+            action=action.value,
+            entity_type="person",
+            entity_id=person.id,
+            person_id=person.id,
+        )
+
+
+def grant_site_access(
+    session: Session, actor: Actor, person: Person, reason: str, hours: int = 24
+) -> None:
+    """Let the actor's site see this person for a while (identified there by national ID)."""
+    if actor.site_id is None:
+        return
+    session.add(
+        AccessGrant(
+            person_id=person.id,
+            site_id=actor.site_id,
+            granted_by=actor.user_id,
+            reason=reason,
+            expires_at=datetime.now(UTC) + timedelta(hours=hours),
+        )
+    )
