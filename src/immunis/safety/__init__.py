@@ -1,0 +1,1 @@
+"""Vaccine safety: adverse events following immunization and signal detection."""
