@@ -1,0 +1,1 @@
+"""Fair allocation of scarce vaccine between provinces and priority groups."""
