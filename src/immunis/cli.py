@@ -15,16 +15,31 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from immunis import conformance
+from immunis import admin_cli, conformance, dedup_cli
+from immunis.analytics.commands import coverage as coverage_command
+from immunis.batch import cli as batch_cli
 from immunis.forecast import ForecastInputError, forecast
 from immunis.forecast_report import forecast_to_dict, print_forecast
+from immunis.interop.hl7v2.mllp import mllp_command
+from immunis.outreach.commands import outbox_app, reminders_app
 from immunis.patient_file import PatientFileError, read_patient
+from immunis.safety.commands import app as signals_app
 from immunis.schedule.catalog import SCHEDULE_IDS, UnknownScheduleError, load_schedule
 from immunis.schedule.model import Schedule
+from immunis.synth import cli as synth_cli
 
 app = typer.Typer(help="immunis: lifelong immunization records and CDSi forecasting.")
 schedule_app = typer.Typer(help="Schedules: list them, convert CDC's XML to the project format.")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(admin_cli.db_app, name="db")
+app.add_typer(admin_cli.site_app, name="site")
+app.add_typer(admin_cli.org_app, name="org")
+app.add_typer(admin_cli.user_app, name="user")
+app.add_typer(admin_cli.token_app, name="token")
+app.add_typer(dedup_cli.app, name="dedup")
+app.add_typer(signals_app, name="signals")
+app.add_typer(reminders_app, name="reminders")
+app.add_typer(outbox_app, name="outbox")
 
 # Piped output gets room for the forecast table's columns instead of rich's default 80.
 console = Console() if sys.stdout.isatty() else Console(width=130)
@@ -184,14 +199,37 @@ def schedule_convert(
 @app.command("demo")
 def demo(
     on: Annotated[str | None, typer.Option("--date", help="Assessment date, YYYY-MM-DD.")] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Run the registry and its API on a demo database.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: port to listen on.")] = 8000,
+    url: Annotated[
+        str, typer.Option("--url", help="With --serve: the demo database.")
+    ] = "sqlite:///./immunis-demo.db",
 ) -> None:
-    """Show the engine at work on the example patients with the Vietnam and US schedules."""
+    """Show the engine at work on the example patients with the Vietnam and US schedules.
+
+    With --serve, run the product instead: seed a demo database (sites, people, doses, users)
+    and serve the API on it.
+    """
+    if serve:
+        admin_cli.serve_demo(url, host, port)
+        return
     assessment = _parse_date(on) or date.today()
     for example, schedule_id in (("vn-infant.json", "vn"), ("us-toddler.json", "us-acip")):
         patient, doses, _ = read_patient(EXAMPLES / example)
         chosen = load_schedule(schedule_id)
         console.rule(f"{example} on the {chosen.title}")
         print_forecast(forecast(patient, doses, assessment, chosen), chosen, console)
+
+
+app.command("serve")(admin_cli.serve)
+app.command("import")(admin_cli.import_files)
+app.command("synth")(synth_cli.synth)
+app.command("coverage")(coverage_command)
+app.command("forecast-all")(batch_cli.forecast_all)
+app.command("mllp")(mllp_command)
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (default: the newest)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at `url` to `revision` (default: the newest of every room's branch;
+    rooms add their migrations on branches of their own from 0001)."""
     command.upgrade(alembic_config(url), revision)
 
 

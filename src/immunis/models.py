@@ -6,4 +6,11 @@ from __future__ import annotations
 def load_all_models() -> None:
     """Import each domain's models module; registering the tables is their side effect."""
     import immunis.access.models
-    import immunis.registry.models  # noqa: F401
+    import immunis.batch.models
+    import immunis.booking.models
+    import immunis.importer.models
+    import immunis.interop.hl7v2.models
+    import immunis.outreach.models
+    import immunis.registry.models
+    import immunis.safety.models
+    import immunis.supply.models  # noqa: F401

@@ -259,3 +259,21 @@ def test_any_dose_rules_round_trip_through_yaml(
     )
     schedule = _minimal_schedule(dose)
     assert load_yaml(dump_yaml(schedule).encode()) == schedule
+
+
+def test_field_types_read_from_the_model_source_match_the_runtime_hints() -> None:
+    """The compiled (mypyc) engine erases the model's annotations; the loader then reads them
+    from model.py's source, which must say exactly what the interpreter sees."""
+    import dataclasses
+    import typing
+
+    from immunis.schedule import model, project_format
+
+    classes = [
+        value
+        for value in vars(model).values()
+        if isinstance(value, type) and dataclasses.is_dataclass(value)
+    ]
+    assert len(classes) > 15
+    for cls in classes:
+        assert project_format._hints_from_source(cls) == typing.get_type_hints(cls), cls.__name__

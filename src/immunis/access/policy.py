@@ -3,7 +3,8 @@
 A vaccinator's reach is the people of their site: registered there, living in its commune, given
 a dose there, or identified there by national ID (a grant). Officers read the people living in
 their area (a 2-digit province or 3-digit district code). Citizens see themselves and their
-dependants. Lab staff and administrators see no personal records.
+dependants. Lab staff and administrators see no personal records, except the recall list of a
+lot (who received it), which the lab and national officers need to run a recall.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class Action(StrEnum):
     MERGE = "merge"
     SEARCH = "search"
     MANAGE = "manage"  # users, sites, organisations, products
+    REGISTER_LOT = "register_lot"
+    RELEASE_LOT = "release_lot"  # the national control laboratory's lot release decision
+    MANAGE_STOCK = "manage_stock"  # which stores: supply/stores.py
+    VIEW_LOTS = "view_lots"
+    RECALL_LIST = "recall_list"  # who received a lot: personal data, for a recall
 
 
 SITE_ROLES = frozenset({Role.VACCINATOR, Role.INTEGRATION})
@@ -128,4 +134,14 @@ def may(actor: Actor, action: Action) -> bool:
         return role not in (Role.LAB, Role.ADMIN)
     if action in (Action.UPDATE, Action.RECORD_DOSE):
         return role in SITE_ROLES
+    if action is Action.REGISTER_LOT:
+        return role in (Role.LAB, Role.NATIONAL_OFFICER, Role.ADMIN)
+    if action is Action.RELEASE_LOT:
+        return role is Role.LAB
+    if action is Action.MANAGE_STOCK:
+        return role in SITE_ROLES or role in AREA_ROLES or role is Role.NATIONAL_OFFICER
+    if action is Action.VIEW_LOTS:
+        return role is not Role.CITIZEN
+    if action is Action.RECALL_LIST:
+        return role in (Role.LAB, Role.NATIONAL_OFFICER)
     return False

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
 from immunis.access.policy import Action, Actor, PersonFacts, Role, may, may_act_on_person
-from immunis.errors import Forbidden, InvalidInput, Unauthenticated
+from immunis.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from immunis.registry.models import Guardianship, Immunization, Person, Site
 
 
@@ -38,6 +38,14 @@ def create_user(
         raise InvalidInput(f"a {role.value} needs an area code")
     if role is Role.CITIZEN and not person_id:
         raise InvalidInput("a citizen account needs a person record")
+    if area_code is not None and not (area_code.isdigit() and len(area_code) in (2, 3)):
+        raise InvalidInput("an area code is a 2-digit province or 3-digit district code")
+    if site_id is not None and session.get(Site, site_id) is None:
+        raise InvalidInput(f"no site {site_id}")
+    if person_id is not None and session.get(Person, person_id) is None:
+        raise InvalidInput(f"no person {person_id}")
+    if find_user(session, username) is not None:
+        raise Conflict(f"user {username} already exists")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -49,6 +57,10 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
 def issue_token(session: Session, user: User, *, label: str = "", days: int = 365) -> str:
@@ -64,6 +76,18 @@ def issue_token(session: Session, user: User, *, label: str = "", days: int = 36
     )
     session.flush()
     return token
+
+
+def revoke_tokens(session: Session, user: User, token: str | None = None) -> int:
+    """Revoke `token`, or every token of `user` when none is named; how many were revoked."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    if token is not None:
+        query = query.where(ApiToken.token_hash == hash_token(token))
+    revoked = list(session.scalars(query))
+    for row in revoked:
+        row.revoked = True
+    session.flush()
+    return len(revoked)
 
 
 def actor_for(session: Session, user: User, channel: str = "api") -> Actor:
@@ -201,5 +225,26 @@ def grant_site_access(
             granted_by=actor.user_id,
             reason=reason,
             expires_at=datetime.now(UTC) + timedelta(hours=hours),
+        )
+    )
+
+
+def grant_site_access_until(
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    site_id: str,
+    reason: str,
+    expires_at: datetime,
+) -> None:
+    """Let a site see a person's record until `expires_at`, granted by the actor: a citizen who
+    booked an appointment there for themselves or a dependant."""
+    session.add(
+        AccessGrant(
+            person_id=person_id,
+            site_id=site_id,
+            granted_by=actor.user_id,
+            reason=reason,
+            expires_at=expires_at,
         )
     )

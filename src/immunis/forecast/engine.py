@@ -66,6 +66,7 @@ def _evaluations(chosen: SeriesForecast) -> tuple[DoseEvaluation, ...]:
             status=d.status,
             reasons=d.reasons,
             target_dose_number=d.target_dose_number,
+            dose_id=d.dose.dose.id,
         )
         for d in chosen.evaluation.doses
     )

@@ -43,13 +43,14 @@ class SeriesStatus(StrEnum):
 class DoseEvaluation:
     """One dose's evaluation for one antigen in the selected series."""
 
-    dose_index: int
+    dose_index: int  # position in the history sorted by date
     date_administered: date
     cvx: str
     antigen: str
     status: EvaluationStatus
     reasons: tuple[str, ...] = ()
     target_dose_number: int | None = None
+    dose_id: str | None = None  # the AdministeredDose's id, when the caller gave one
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +84,13 @@ class AntigenResult:
 class GroupDoseEvaluation:
     """A dose's evaluation for a vaccine group: not valid if not valid for any antigen it gives."""
 
-    dose_index: int
+    dose_index: int  # position in the history sorted by date
     date_administered: date
     cvx: str
     status: EvaluationStatus
     reasons: tuple[str, ...]
     antigens: tuple[DoseEvaluation, ...]
+    dose_id: str | None = None  # the AdministeredDose's id, when the caller gave one
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ def _group_doses(
                 status=worst.status if worst else EvaluationStatus.VALID,
                 reasons=worst.reasons if worst else (),
                 antigens=tuple(evaluations),
+                dose_id=dose.id,
             )
         )
     return tuple(doses)

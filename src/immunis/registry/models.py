@@ -139,6 +139,8 @@ class Immunization(Base):
     external_value: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_by: Mapped[str | None] = mapped_column(String(36))
+    # Set when the dose's lot is recalled: "revaccinate" (the dose does not count) or "none".
+    recall_action: Mapped[str | None] = mapped_column(String(20))
 
 
 class PersonObservation(Base):

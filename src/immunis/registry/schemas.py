@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -119,3 +119,62 @@ class PersonMatch(BaseModel):
     person: PersonOut
     score: float
     reasons: list[str]
+
+
+class MergeIn(_Strict):
+    """Which record to merge into the survivor, and why."""
+
+    merged_id: str = Field(min_length=1, max_length=36)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MergeOut(BaseModel):
+    """A merge as recorded: what moved where, by whom, why, and whether it was undone."""
+
+    id: str
+    survivor_id: str
+    merged_id: str
+    reason: str
+    merged_at: datetime
+    merged_by: str | None
+    undone_at: datetime | None = None
+    undone_by: str | None = None
+    moved: dict[str, Any]
+
+
+class OrganizationIn(_Strict):
+    """A health organisation as sent by an administrator."""
+
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["public", "private"] = "public"
+    parent_id: str | None = Field(default=None, max_length=36)
+
+
+class OrganizationOut(OrganizationIn):
+    id: str
+
+
+class SiteIn(_Strict):
+    """A vaccination site as sent by an administrator."""
+
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    organization_id: str | None = Field(default=None, max_length=36)
+    kind: str = Field(default="commune-health-station", pattern=r"^[a-z][a-z-]{0,29}$")
+    address: Address | None = None
+    active: bool = True
+
+
+class SiteOut(SiteIn):
+    id: str
+
+
+class LotRecipient(BaseModel):
+    """A dose given from one lot, its recipient, and the phones to reach them about a recall."""
+
+    person: PersonOut
+    dose: ImmunizationOut
+    recall_action: str | None
+    # The person's own phone first, then their guardians' (most recipients are infants).
+    contact_phones: list[str]

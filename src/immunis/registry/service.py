@@ -6,10 +6,12 @@ actor's right to act, and writes what it did to the audit log.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from immunis.access.models import AccessGrant
 from immunis.access.policy import AREA_ROLES, SITE_ROLES, Action, Actor, Role
@@ -17,6 +19,7 @@ from immunis.access.service import audit, grant_site_access, require, require_pe
 from immunis.errors import Conflict, InvalidInput, NotFound
 from immunis.forecast import (
     AdministeredDose,
+    DoseCondition,
     Forecast,
     Gender,
     Patient,
@@ -38,12 +41,17 @@ from immunis.registry.schemas import (
     Identifier,
     ImmunizationIn,
     ImmunizationOut,
+    ImmunizationStatus,
+    LotRecipient,
     ObservationIn,
     ObservationOut,
     PersonIn,
     PersonOut,
 )
 from immunis.schedule.catalog import SCHEDULE_IDS, load_schedule
+from immunis.schedule.model import normalize_cvx
+from immunis.supply import service as supply
+from immunis.supply.models import VaccineLot
 
 _GENDER = {"female": Gender.FEMALE, "male": Gender.MALE}
 
@@ -153,11 +161,15 @@ def _apply(session: Session, person: Person, data: PersonIn) -> None:
     have = {(i.system, i.value) for i in person.identifiers}
     for system, value in sorted(wanted - have):
         person.identifiers.append(PersonIdentifier(system=system, value=value))
+    # Links that stay are kept as rows: a new row for the same pair would break its uniqueness.
+    linked = {g.guardian_id: g for g in person.guardians}
     guardians = []
     for link in data.guardians:
         if link.guardian_id == person.id or session.get(Person, link.guardian_id) is None:
             raise InvalidInput(f"guardian {link.guardian_id} is not a known person")
-        guardians.append(Guardianship(guardian_id=link.guardian_id, relation=link.relationship))
+        kept = linked.get(link.guardian_id) or Guardianship(guardian_id=link.guardian_id)
+        kept.relation = link.relationship
+        guardians.append(kept)
     person.guardians = guardians
 
 
@@ -242,12 +254,14 @@ def search_persons(
     name: str | None = None,
     birth_date: date | None = None,
     phone: str | None = None,
+    family: str | None = None,
+    given: str | None = None,
     limit: int = 50,
 ) -> list[PersonOut]:
     """People matching every criterion given, among those the actor may see. A site's staff who
     look a person up by exact national ID get access to that person for a day (they are there)."""
     require(actor, Action.SEARCH)
-    if not any((national_id, identifier, name, birth_date, phone)):
+    if not any((national_id, identifier, name, birth_date, phone, family, given)):
         raise InvalidInput("give at least one search criterion")
     query = select(Person).where(Person.active.is_(True))
     if national_id:
@@ -259,6 +273,11 @@ def search_persons(
         )
     if name:
         query = query.where(Person.name_key.contains(fold(name)))
+    if family:
+        # The name key starts with the family name (Vietnamese order).
+        query = query.where(Person.name_key.startswith(fold(family), autoescape=True))
+    if given:
+        query = query.where(Person.name_key.contains(" " + fold(given), autoescape=True))
     if birth_date:
         query = query.where(Person.birth_date == birth_date)
     if phone:
@@ -279,6 +298,8 @@ def search_persons(
             "name": name,
             "birth_date": birth_date,
             "phone": phone,
+            "family": family,
+            "given": given,
         }.items()
         if v
     )
@@ -296,11 +317,27 @@ def _known_cvx(cvx: str) -> bool:
     return any(load_schedule(s).vaccine(cvx) is not None for s in SCHEDULE_IDS)
 
 
+def _check_dose(person: Person, data: ImmunizationIn) -> None:
+    if data.date_administered < person.birth_date:
+        raise InvalidInput(
+            f"date administered {data.date_administered} is before the birth date "
+            f"{person.birth_date}"
+        )
+    if not _known_cvx(data.cvx):
+        raise InvalidInput(f"CVX {data.cvx} is not a vaccine known to any shipped schedule")
+
+
 def record_immunization(
-    session: Session, actor: Actor, person_id: str, data: ImmunizationIn
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    data: ImmunizationIn,
+    *,
+    given_at: datetime | None = None,
 ) -> tuple[ImmunizationOut, bool]:
     """Add a dose to a person's record. Idempotent on `external_id`: the same dose sent again
-    returns the record already made (and False)."""
+    returns the record already made (and False). A dose given at a site that keeps its stock here
+    comes out of that stock (`given_at`, default now, times multi-dose vials)."""
     person = _load(session, person_id)
     require_person(session, actor, Action.RECORD_DOSE, person)
     if not person.active:
@@ -316,15 +353,10 @@ def record_immunization(
             if existing.person_id != person.id:
                 raise Conflict("that immunization identifier belongs to another person's dose")
             return immunization_out(existing), False
-    if data.date_administered < person.birth_date:
-        raise InvalidInput(
-            f"date administered {data.date_administered} is before the birth date "
-            f"{person.birth_date}"
-        )
-    if not _known_cvx(data.cvx):
-        raise InvalidInput(f"CVX {data.cvx} is not a vaccine known to any shipped schedule")
+    _check_dose(person, data)
     site_id = data.site_id or (actor.site_id if data.source == "administered" else None)
     _check_site(session, site_id)
+    lot = _lot_for_administered_dose(session, data, site_id)
     row = Immunization(
         person_id=person.id,
         date_administered=data.date_administered,
@@ -343,8 +375,33 @@ def record_immunization(
     )
     session.add(row)
     session.flush()
+    if lot is not None and site_id is not None:
+        supply.consume_dose(
+            session, actor, site_id, lot, row.id, data.date_administered, at=given_at
+        )
     audit(session, actor, "create", "immunization", row.id, person_id=person.id)
     return immunization_out(row), True
+
+
+def _lot_for_administered_dose(
+    session: Session, data: ImmunizationIn, site_id: str | None
+) -> VaccineLot | None:
+    """A dose given here comes from a released, unexpired lot held at the site, when the site's
+    stock is kept in immunis; elsewhere a lot immunis knows must at least still be usable.
+    Reported (historical) doses are not checked: their stock was never ours to count."""
+    if data.source != "administered" or site_id is None:
+        return None
+    if supply.site_keeps_stock(session, site_id):
+        if not data.lot_number:
+            raise InvalidInput("a dose given at a site that keeps its stock here needs its lot")
+        return supply.check_lot_for_dose(
+            session, site_id, data.lot_number, data.cvx, data.date_administered, mvx=data.mvx
+        )
+    if data.lot_number:
+        supply.check_known_lot(
+            session, data.lot_number, data.cvx, data.date_administered, mvx=data.mvx
+        )
+    return None
 
 
 def list_immunizations(session: Session, actor: Actor, person_id: str) -> list[ImmunizationOut]:
@@ -357,6 +414,154 @@ def list_immunizations(session: Session, actor: Actor, person_id: str) -> list[I
     )
     audit(session, actor, "read", "immunization", person_id=person.id)
     return [immunization_out(r) for r in rows]
+
+
+def _load_immunization(session: Session, immunization_id: str) -> Immunization:
+    row = session.get(Immunization, immunization_id)
+    if row is None:
+        raise NotFound(f"no immunization {immunization_id}")
+    return row
+
+
+def get_immunization(session: Session, actor: Actor, immunization_id: str) -> ImmunizationOut:
+    """One recorded dose, if the actor may read its person's record."""
+    row = _load_immunization(session, immunization_id)
+    person = _load(session, row.person_id)
+    require_person(session, actor, Action.READ, person)
+    audit(session, actor, "read", "immunization", row.id, person_id=person.id)
+    return immunization_out(row)
+
+
+def update_immunization(
+    session: Session,
+    actor: Actor,
+    immunization_id: str,
+    person_id: str,
+    data: ImmunizationIn,
+    status: ImmunizationStatus = "completed",
+) -> ImmunizationOut:
+    """Replace a recorded dose's details, or mark it entered in error. A dose stays with its
+    person: `person_id` must be the one it was recorded for."""
+    row = _load_immunization(session, immunization_id)
+    person = _load(session, row.person_id)
+    require_person(session, actor, Action.RECORD_DOSE, person)
+    if person_id != row.person_id:
+        raise InvalidInput("a recorded dose cannot be moved to another person")
+    if not person.active:
+        raise Conflict(f"person {person.id} was merged into {person.merged_into_id}")
+    _check_dose(person, data)
+    _check_site(session, data.site_id)
+    if data.external_id is not None:
+        clash = session.scalars(
+            select(Immunization.id).where(
+                Immunization.external_system == data.external_id.system,
+                Immunization.external_value == data.external_id.value,
+                Immunization.id != row.id,
+            )
+        ).first()
+        if clash:
+            raise Conflict("that immunization identifier belongs to another dose")
+    row.date_administered = data.date_administered
+    row.cvx = data.cvx
+    row.mvx = data.mvx
+    row.product_name = data.product_name
+    row.lot_number = data.lot_number
+    row.expiration_date = data.expiration_date
+    row.dose_volume_ml = data.dose_volume_ml
+    row.site_id = data.site_id
+    row.performer = data.performer
+    row.source = data.source
+    row.status = status
+    row.external_system = data.external_id.system if data.external_id else None
+    row.external_value = data.external_id.value if data.external_id else None
+    session.flush()
+    audit(session, actor, "update", "immunization", row.id, person_id=person.id)
+    return immunization_out(row)
+
+
+def _cvx_spellings(cvx: str) -> set[str]:
+    """The ways a CVX code is written in records: '8', '08' and '008' are one vaccine."""
+    code = normalize_cvx(cvx)
+    return {code, code.zfill(2), code.zfill(3)} if code.isdigit() else {code}
+
+
+def _doses_of_lot(lot_number: str, cvx: str, mvx: str | None) -> Select[tuple[Immunization]]:
+    """Completed doses recorded with this lot: the lot number matched without case or outer
+    spaces (it is typed by hand), and the manufacturer when the dose names one."""
+    query = select(Immunization).where(
+        func.upper(func.trim(Immunization.lot_number)) == lot_number.strip().upper(),
+        Immunization.cvx.in_(_cvx_spellings(cvx)),
+        Immunization.status == "completed",
+    )
+    if mvx:
+        query = query.where(
+            or_(Immunization.mvx.is_(None), func.upper(Immunization.mvx) == mvx.upper())
+        )
+    return query.order_by(Immunization.date_administered, Immunization.id)
+
+
+def _contact_phones(session: Session, person: Person) -> list[str]:
+    guardian_ids = [g.guardian_id for g in person.guardians]
+    guardian_phones = session.scalars(select(Person.phone).where(Person.id.in_(guardian_ids)))
+    return list(dict.fromkeys(p for p in (person.phone, *guardian_phones) if p))
+
+
+def recipients_of_lot(
+    session: Session, actor: Actor, lot_number: str, cvx: str, mvx: str | None = None
+) -> list[LotRecipient]:
+    """Everyone recorded as given a dose from this lot, with the dose and the phones to reach
+    them: a recall's list (lab and national officers). Each dose shown is audited."""
+    require(actor, Action.RECALL_LIST, "immunization")
+    recipients = []
+    for row in session.scalars(_doses_of_lot(lot_number, cvx, mvx)):
+        person = _load(session, row.person_id)
+        recipients.append(
+            LotRecipient(
+                person=person_out(person),
+                dose=immunization_out(row),
+                recall_action=row.recall_action,
+                contact_phones=_contact_phones(session, person),
+            )
+        )
+        audit(
+            session,
+            actor,
+            "recall_list",
+            "immunization",
+            row.id,
+            person_id=person.id,
+            purpose="lot recall",
+        )
+    return recipients
+
+
+def flag_doses_of_lot(
+    session: Session,
+    actor: Actor,
+    lot_number: str,
+    cvx: str,
+    mvx: str | None,
+    recall_action: str,
+) -> list[ImmunizationOut]:
+    """Mark every dose given from a recalled lot with the recall's action ("revaccinate": the
+    dose no longer counts in the forecast; "none": it still does). Returns all those doses."""
+    require(actor, Action.RECALL_LIST, "immunization")
+    doses = list(session.scalars(_doses_of_lot(lot_number, cvx, mvx)))
+    for row in doses:
+        if row.recall_action != recall_action:
+            row.recall_action = recall_action
+            audit(
+                session,
+                actor,
+                "update",
+                "immunization",
+                row.id,
+                person_id=row.person_id,
+                purpose="lot recall",
+                detail={"recall_action": recall_action},
+            )
+    session.flush()
+    return [immunization_out(row) for row in doses]
 
 
 def add_observation(
@@ -393,6 +598,21 @@ def person_forecast(
     schedule_id: str,
 ) -> tuple[PersonOut, Forecast]:
     """The person's record evaluated and forecast by the engine under a shipped schedule."""
+    person, answer, _ = person_forecast_with_doses(
+        session, actor, person_id, assessment_date, schedule_id
+    )
+    return person, answer
+
+
+def person_forecast_with_doses(
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    assessment_date: date,
+    schedule_id: str,
+) -> tuple[PersonOut, Forecast, list[AdministeredDose]]:
+    """`person_forecast`, and the doses the engine was given (each with its record's id), which
+    tell what the forecast's dose indexes point at."""
     person = _load(session, person_id)
     require_person(session, actor, Action.READ, person)
     if schedule_id not in SCHEDULE_IDS:
@@ -403,6 +623,7 @@ def person_forecast(
             cvx=row.cvx,
             mvx=row.mvx,
             volume_ml=row.dose_volume_ml,
+            condition=DoseCondition.RECALLED if row.recall_action == "revaccinate" else None,
             id=row.id,
         )
         for row in session.scalars(
@@ -422,4 +643,205 @@ def person_forecast(
     patient = Patient(person.birth_date, _GENDER.get(person.sex, Gender.UNKNOWN), observations)
     answer = forecast(patient, doses, assessment_date, load_schedule(schedule_id))
     audit(session, actor, "read", "forecast", person_id=person.id)
-    return person_out(person), answer
+    return person_out(person), answer, doses
+
+
+# --- Aggregates for safety monitoring and coverage analytics ----------------------------------
+
+
+_Rows = TypeVar("_Rows", bound=Select[*tuple[Any, ...]])
+
+
+class DoseCount(NamedTuple):
+    """Doses of one vaccine and lot given to people of one age band and province."""
+
+    cvx: str
+    lot_number: str | None
+    age_band: str
+    province_code: str | None
+    doses: int
+
+
+def _age_in_days(
+    session: Session, on: ColumnElement[date] | InstrumentedAttribute[date]
+) -> ColumnElement[float]:
+    # SQLite has no date arithmetic; PostgreSQL's date - date is a whole number of days.
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(on) - func.julianday(Person.birth_date)
+    return on - Person.birth_date  # type: ignore[return-value]
+
+
+def dose_counts(
+    session: Session,
+    *,
+    age_bands: Sequence[tuple[str, int]],
+    since: date | None = None,
+    until: date | None = None,
+) -> list[DoseCount]:
+    """How many doses were given, by vaccine (normalized CVX), lot, the recipient's age band on
+    the day and province: counts only, no person data. Doses entered in error are left out.
+    `age_bands` are (label, first day of age) in increasing order; callers check that their
+    actor may see such counts."""
+    if not age_bands:
+        raise InvalidInput("give at least one age band")
+    age = _age_in_days(session, Immunization.date_administered)
+    band = case(
+        *[(age >= first_day, label) for label, first_day in reversed(age_bands)],
+        else_=age_bands[0][0],
+    )
+    doses = (
+        select(
+            Immunization.cvx.label("cvx"),
+            Immunization.lot_number.label("lot_number"),
+            band.label("age_band"),
+            Person.province_code.label("province_code"),
+        )
+        .join(Person, Person.id == Immunization.person_id)
+        .where(Immunization.status == "completed")
+    )
+    if since is not None:
+        doses = doses.where(Immunization.date_administered >= since)
+    if until is not None:
+        doses = doses.where(Immunization.date_administered <= until)
+    rows = doses.subquery()
+    columns = (rows.c.cvx, rows.c.lot_number, rows.c.age_band, rows.c.province_code)
+    totals: dict[tuple[str, str | None, str, str | None], int] = {}
+    for cvx, lot, age_band, province, count in session.execute(
+        select(*columns, func.count()).group_by(*columns)
+    ):
+        key = (normalize_cvx(cvx), lot, age_band, province)
+        totals[key] = totals.get(key, 0) + count
+    return [DoseCount(*key, doses=count) for key, count in sorted(totals.items(), key=str)]
+
+
+def _in_area(query: _Rows, area_code: str | None) -> _Rows:
+    if area_code is None:
+        return query
+    column = {2: Person.province_code, 3: Person.district_code, 5: Person.commune_code}
+    if len(area_code) not in column:
+        raise InvalidInput(f"{area_code!r} is not a province, district or commune code")
+    return query.where(column[len(area_code)] == area_code)
+
+
+def analytics_persons(
+    session: Session, *, area_code: str | None = None, chunk_size: int = 100_000
+) -> Iterator[Sequence[tuple[str, date, str, str | None, str | None, str | None]]]:
+    """The people of an area (a province, district or commune code; None: everywhere) as
+    pseudonymous rows for aggregate statistics, in chunks: id, birth date, sex, province,
+    district and commune codes; no name, no identifier. Merged records are left out. Callers
+    check that their actor may see aggregates of the area."""
+    query = _in_area(
+        select(
+            Person.id,
+            Person.birth_date,
+            Person.sex,
+            Person.province_code,
+            Person.district_code,
+            Person.commune_code,
+        ).where(Person.active.is_(True)),
+        area_code,
+    )
+    result = session.execute(query.execution_options(yield_per=chunk_size))
+    for chunk in result.partitions():
+        yield [tuple(row) for row in chunk]  # type: ignore[misc]
+
+
+def analytics_doses(
+    session: Session, *, area_code: str | None = None, chunk_size: int = 100_000
+) -> Iterator[Sequence[tuple[str, date, str]]]:
+    """The doses that count of the same people, in chunks: person id, date given, CVX code.
+    Doses entered in error, and doses of a recalled lot that must be given again, are left out."""
+    query = _in_area(
+        select(Immunization.person_id, Immunization.date_administered, Immunization.cvx)
+        .join(Person, Person.id == Immunization.person_id)
+        .where(
+            Person.active.is_(True),
+            Immunization.status == "completed",
+            or_(Immunization.recall_action.is_(None), Immunization.recall_action != "revaccinate"),
+        ),
+        area_code,
+    )
+    result = session.execute(query.execution_options(yield_per=chunk_size))
+    for chunk in result.partitions():
+        yield [tuple(row) for row in chunk]  # type: ignore[misc]
+
+
+# --- People to remind, for outreach ----------------------------------------------------------
+
+
+class Contact(NamedTuple):
+    """Whom to write to about a person: the person, or a guardian, and their phone number."""
+
+    person_id: str
+    name: str  # family name then given name, as Vietnamese names are written
+    phone: str
+    relationship: str | None  # None: the person themselves; else the guardian's relation
+
+
+class OutreachPerson(NamedTuple):
+    person: PersonOut
+    contacts: list[Contact]  # the person's own phone first, then each guardian's with a phone
+
+
+def _contacts(session: Session, persons: Sequence[Person]) -> dict[str, list[Contact]]:
+    guardian_ids = {g.guardian_id for person in persons for g in person.guardians}
+    guardians = {
+        g.id: g for g in session.scalars(select(Person).where(Person.id.in_(guardian_ids)))
+    }
+    found: dict[str, list[Contact]] = {}
+    for person in persons:
+        contacts = []
+        if person.phone:
+            contacts.append(
+                Contact(person.id, f"{person.family_name} {person.given_name}", person.phone, None)
+            )
+        for link in person.guardians:
+            guardian = guardians.get(link.guardian_id)
+            if guardian is not None and guardian.phone and guardian.active:
+                name = f"{guardian.family_name} {guardian.given_name}"
+                contacts.append(Contact(guardian.id, name, guardian.phone, link.relation))
+        found[person.id] = contacts
+    return found
+
+
+def persons_for_outreach(
+    session: Session,
+    actor: Actor,
+    *,
+    site_id: str | None = None,
+    area_code: str | None = None,
+    chunk_size: int = 500,
+) -> Iterator[list[OutreachPerson]]:
+    """Active people managed by a site and/or living in an area (a province, district or commune
+    code), only those the actor may read, each with how to reach them, in chunks by id. The
+    caller audits what it shows."""
+    require(actor, Action.SEARCH)
+    if site_id is None and area_code is None:
+        raise InvalidInput("name a site or an area")
+    query = select(Person).where(Person.active.is_(True))
+    if site_id is not None:
+        query = query.where(Person.managing_site_id == site_id)
+    query = _reach(_in_area(query, area_code), actor)
+    after = ""
+    while True:
+        chunk = list(
+            session.scalars(
+                query.where(Person.id > after)
+                .order_by(Person.id)
+                .limit(chunk_size)
+                .options(selectinload(Person.identifiers), selectinload(Person.guardians))
+            )
+        )
+        if not chunk:
+            return
+        contacts = _contacts(session, chunk)
+        yield [OutreachPerson(person_out(p), contacts[p.id]) for p in chunk]
+        after = chunk[-1].id
+
+
+def person_contacts(session: Session, actor: Actor, person_id: str) -> OutreachPerson:
+    """A person and how to reach them, for a message about them; audited as a read."""
+    person = _load(session, person_id)
+    require_person(session, actor, Action.READ, person)
+    audit(session, actor, "read", "contact", person.id, person_id=person.id, purpose="outreach")
+    return OutreachPerson(person_out(person), _contacts(session, [person])[person.id])

@@ -8,14 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from immunis.forecast_report import forecast_to_dict
-from immunis.registry import service
+from immunis.registry import duplicates, merge, service
 from immunis.registry.schemas import (
     Identifier,
     ImmunizationIn,
     ImmunizationOut,
+    MergeIn,
+    MergeOut,
     ObservationIn,
     ObservationOut,
     PersonIn,
+    PersonMatch,
     PersonOut,
 )
 from immunis.schedule.catalog import SCHEDULE_IDS
@@ -26,9 +29,24 @@ router = APIRouter(prefix="/api", tags=["registry"])
 
 
 @router.post("/persons", status_code=status.HTTP_201_CREATED)
-def create_person(data: PersonIn, context: ApiContext) -> PersonOut:
+def create_person(data: PersonIn, context: ApiContext, response: Response) -> PersonOut:
+    """Register a person. Records that may be the same person are named, not refused, in the
+    X-Possible-Duplicates header (ids, best match first)."""
     with context.transaction() as session:
-        return service.create_person(session, context.actor, data)
+        created = service.create_person(session, context.actor, data)
+        matches = duplicates.find_likely_duplicates(
+            session, context.actor, data, excluding=created.id
+        )
+    if matches:
+        response.headers["X-Possible-Duplicates"] = ",".join(m.person.id for m in matches)
+    return created
+
+
+@router.post("/persons/match")
+def match_person(data: PersonIn, context: ApiContext) -> list[PersonMatch]:
+    """The recorded people who may be the person described, best first, with the reasons."""
+    with context.transaction() as session:
+        return duplicates.find_likely_duplicates(session, context.actor, data)
 
 
 @router.get("/persons")
@@ -110,3 +128,17 @@ def person_forecast(
             schedule or get_settings().default_schedule,
         )
     return {"person_id": person.id, **forecast_to_dict(answer)}
+
+
+@router.post("/persons/{survivor_id}/merge", status_code=status.HTTP_201_CREATED)
+def merge_persons(survivor_id: str, data: MergeIn, context: ApiContext) -> MergeOut:
+    """Merge the duplicate `merged_id` into this person's record."""
+    with context.transaction() as session:
+        return merge.merge_persons(session, context.actor, survivor_id, data.merged_id, data.reason)
+
+
+@router.post("/merges/{merge_id}/undo")
+def undo_merge(merge_id: str, context: ApiContext) -> MergeOut:
+    """Put back everything the merge moved and changed."""
+    with context.transaction() as session:
+        return merge.undo_merge(session, context.actor, merge_id)

@@ -167,7 +167,8 @@ def _posterior(n: int, e: float, prior: GammaMixture) -> tuple[float, float, flo
     log_second = math.log1p(-prior.p) + float(
         _log_nb(np.array([n]), np.array([e]), prior.alpha2, prior.beta2)[0]
     )
-    weight = 1 / (1 + math.exp(log_second - log_first))
+    # expit rather than 1 / (1 + exp(...)): with thousands of reports the log odds overflow exp.
+    weight = float(special.expit(log_first - log_second))
     return weight, prior.alpha1 + n, prior.beta1 + e, prior.alpha2 + n, prior.beta2 + e
 
 

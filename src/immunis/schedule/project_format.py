@@ -9,12 +9,15 @@ observations) as mappings keyed by their name or code, and a ``source:`` on any 
 
 from __future__ import annotations
 
+import ast
+import sys
 import types
 import typing
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import MISSING, Field, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
+from importlib import resources
 from itertools import groupby
 from typing import Any, TypeVar, cast
 
@@ -459,8 +462,30 @@ def _date(raw: object, path: str) -> date:
 
 def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
+        compiled = not (getattr(sys.modules[cls.__module__], "__file__", None) or "").endswith(
+            ".py"
+        )
+        # mypyc compiles the model for speed and erases its annotations: then read its source.
+        _HINTS[cls] = _hints_from_source(cls) if compiled else typing.get_type_hints(cls)
     return _HINTS[cls]
+
+
+def _hints_from_source(cls: type) -> dict[str, Any]:
+    """The field types of a model class, from the annotations written in its source file."""
+    module = sys.modules[cls.__module__]
+    source = resources.files(module.__package__ or "").joinpath(
+        cls.__module__.rsplit(".", 1)[-1] + ".py"
+    )
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    namespace = {**vars(typing), **vars(module)}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            return {
+                statement.target.id: eval(ast.unparse(statement.annotation), namespace)
+                for statement in node.body
+                if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+            }
+    raise ScheduleFormatError(f"no source for the schedule model class {cls.__name__}")
 
 
 def _ordered_fields(cls: type) -> tuple[Field[Any], ...]:

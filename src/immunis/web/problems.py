@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from immunis.access.models import AuditEvent
@@ -93,6 +94,16 @@ def install(app: FastAPI) -> None:
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_write(request: Request, error: IntegrityError) -> Response:
+        # Two requests raced to create the same thing; the loser's transaction was rolled back.
+        return _answer(
+            request,
+            409,
+            "the record changed while this request was being handled (a concurrent write made "
+            "the same change); nothing was written: read it again and retry if still needed",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -1,0 +1,255 @@
+"""Bookings per second on PostgreSQL, beside pgbench's TPC-B-like transactions on the same server.
+
+    python bench/booking.py [--url POSTGRESQL_URL] [--clients 8] [-n 2000] [--sites 10]
+                            [--seconds 10]
+
+Makes a scratch database on the server at --url (default IMMUNIS_TEST_POSTGRES_URL), migrates
+it, and drops it at the end. It holds --sites stations, each open all day, offering hepatitis B
+(CVX 8) with a released lot in stock and one clinic session tomorrow; and -n babies of 70 days,
+spread over the stations. --clients worker threads, each with its own session and transaction
+per booking, then book every baby through `booking.service.book` (the forecast checked, the
+session's place and the station's dose taken, the appointment written and audited), each at
+their own station, round its slots.
+
+pgbench then runs in a scratch database of its own: `pgbench -i -s 1`, then `pgbench -c
+<clients> -j 2 -T <seconds>` with its built-in TPC-B-like script. Prints bookings per second,
+pgbench's transactions per second, their ratio, and the load average before and after (the
+machine may be busy with other work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from immunis.access.policy import Actor, Role
+from immunis.access.service import actor_for, create_user
+from immunis.admin_cli import operator
+from immunis.booking import planning, service
+from immunis.booking.schemas import AppointmentIn, OfferedVaccine, SessionIn, WeeklyHours
+from immunis.booking.slots import slot_starts
+from immunis.db import make_engine, make_sessionmaker, transaction
+from immunis.migrate import upgrade
+from immunis.registry import service as registry
+from immunis.registry import sites
+from immunis.registry.schemas import PersonIn, SiteIn
+from immunis.supply import service as supply
+from immunis.supply.release import ReleaseStatus
+from immunis.supply.schemas import LotIn, ReceiptIn
+
+HEPB = "8"
+WARM_UP = 20  # bookings first made untimed, one by one: schedules loaded, statements cached
+SLOT_MINUTES = 10
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server at `server_url`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _user(session: Session, username: str, role: Role, site_id: str | None = None) -> Actor:
+    return actor_for(session, create_user(session, username=username, role=role, site_id=site_id))
+
+
+def seed(
+    sessions: sessionmaker[Session], site_count: int, babies: int, tomorrow: date, now: datetime
+) -> list[tuple[Actor, AppointmentIn]]:
+    """The stations, their stock and sessions, and the babies; one booking to make per baby."""
+    per_site = math.ceil(babies / site_count)
+    with transaction(sessions) as session:
+        lab = _user(session, "bench-lab", Role.LAB)
+        officer = _user(session, "bench-officer", Role.NATIONAL_OFFICER)
+        lot = supply.register_lot(
+            session,
+            lab,
+            LotIn(
+                cvx=HEPB, mvx="SKB", lot_number="BENCH-HB", expiry_date=tomorrow + timedelta(365)
+            ),
+        )
+        supply.set_release_status(session, lab, lot.id, ReleaseStatus.RELEASED, "bench")
+    stations = []
+    with transaction(sessions) as session:
+        for number in range(site_count):
+            site = sites.create_site(
+                session, operator(), SiteIn(code=f"BENCH-{number:03}", name=f"Trạm {number}")
+            )
+            vaccinator = _user(session, f"bench-vaccinator-{number}", Role.VACCINATOR, site.id)
+            supply.receive_stock(
+                session,
+                officer,
+                ReceiptIn(
+                    site_id=site.id, lot_id=lot.id, quantity=per_site + 10, occurred_on=now.date()
+                ),
+            )
+            every_day = [WeeklyHours(weekday=d, opens=clock(7), closes=clock(17)) for d in range(7)]
+            planning.set_opening_hours(session, vaccinator, site.id, every_day)
+            planning.offer_vaccine(session, vaccinator, site.id, OfferedVaccine(cvx=HEPB))
+            starts = slot_starts(clock(7), clock(17), SLOT_MINUTES)
+            clinic = planning.create_session(
+                session,
+                vaccinator,
+                SessionIn(
+                    site_id=site.id,
+                    day=tomorrow,
+                    start_time=clock(7),
+                    end_time=clock(17),
+                    slot_minutes=SLOT_MINUTES,
+                    capacity=math.ceil(per_site / len(starts)) * len(starts),
+                    vaccines=[HEPB],
+                ),
+                now,
+            )
+            stations.append((vaccinator, clinic.id, starts))
+    bookings = []
+    born = now.date() - timedelta(days=70)
+    for first in range(0, babies, 500):
+        with transaction(sessions) as session:
+            for number in range(first, min(first + 500, babies)):
+                vaccinator, clinic_id, starts = stations[number % site_count]
+                baby = registry.create_person(
+                    session,
+                    vaccinator,
+                    PersonIn(family_name="Lê", given_name=f"Bé {number}", birth_date=born),
+                )
+                slot = starts[number // site_count % len(starts)]
+                data = AppointmentIn(
+                    person_id=baby.id,
+                    session_id=clinic_id,
+                    slot_start=slot,
+                    vaccines=[HEPB],
+                    schedule="vn",
+                )
+                bookings.append((vaccinator, data))
+    return bookings
+
+
+def book_all(
+    sessions: sessionmaker[Session],
+    bookings: list[tuple[Actor, AppointmentIn]],
+    clients: int,
+    now: datetime,
+) -> float:
+    """Make every booking with `clients` worker threads; the seconds it took."""
+    work: queue.SimpleQueue[tuple[Actor, AppointmentIn]] = queue.SimpleQueue()
+    for item in bookings:
+        work.put(item)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            try:
+                actor, data = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                with transaction(sessions) as session:
+                    service.book(session, actor, data, now)
+            except Exception as error:  # reported after the run: every booking must succeed
+                failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} bookings failed, the first: {failures[0]!r}")
+    return elapsed
+
+
+def pgbench(server_url: str, clients: int, seconds: int) -> tuple[float, str]:
+    """pgbench's tps (without the initial connection time) with `clients` clients, and the
+    command that ran it."""
+    program = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    with scratch_database(server_url, "pgbench_bench") as url:
+        target = make_url(url)
+        connection = [
+            "-h",
+            target.host or "127.0.0.1",
+            "-p",
+            str(target.port or 5432),
+            "-U",
+            target.username or "postgres",
+        ]
+        database = target.database or ""
+        subprocess.run(
+            [program, *connection, "-i", "-s", "1", "-q", database], check=True, capture_output=True
+        )
+        options = ["-c", str(clients), "-j", "2", "-T", str(seconds)]
+        run = subprocess.run(
+            [program, *connection, *options, database], check=True, capture_output=True, text=True
+        )
+    found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout)
+    if found is None:
+        raise SystemExit(f"no tps in pgbench's output:\n{run.stdout}")
+    return float(found.group(1)), " ".join(["pgbench", *options])
+
+
+def _load() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("IMMUNIS_TEST_POSTGRES_URL"))
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients, both sides")
+    parser.add_argument("-n", type=int, default=2000, help="bookings to make")
+    parser.add_argument("--sites", type=int, default=10, help="stations the bookings go to")
+    parser.add_argument("--seconds", type=int, default=10, help="pgbench's run")
+    args = parser.parse_args()
+    if not args.url or not args.url.startswith("postgresql"):
+        parser.error("give a PostgreSQL server: --url or IMMUNIS_TEST_POSTGRES_URL")
+    print(f"load average before (1, 5, 15 min): {_load()}; {os.cpu_count()} cores")
+    now = datetime.now().astimezone()
+    tomorrow = now.date() + timedelta(days=1)
+    with scratch_database(args.url, "immunis_bench") as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=args.clients, max_overflow=0)
+        sessions = make_sessionmaker(engine)
+        bookings = seed(sessions, args.sites, args.n + WARM_UP, tomorrow, now)
+        version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
+        book_all(sessions, bookings[:WARM_UP], 1, now)
+        seconds = book_all(sessions, bookings[WARM_UP:], args.clients, now)
+        engine.dispose()
+    rate = args.n / seconds
+    print(f"PostgreSQL {version}; {args.n} bookings at {args.sites} stations")
+    print(
+        f"booking.service.book, {args.clients} threads: {seconds:.2f} s, {rate:.0f} bookings/s, "
+        f"{seconds / args.n * 1000 * args.clients:.1f} ms each per thread"
+    )
+    tps, command = pgbench(args.url, args.clients, args.seconds)
+    print(f"{command} (TPC-B-like, scale 1): {tps:.0f} tps")
+    print(f"ratio bookings/s : pgbench tps = {rate / tps:.2f} (target 0.5)")
+    print(f"load average after (1, 5, 15 min): {_load()}")
+
+
+if __name__ == "__main__":
+    main()

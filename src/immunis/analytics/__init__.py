@@ -1,0 +1,1 @@
+"""Programme intelligence: vaccination coverage, timeliness, drop-out and zero-dose children."""

@@ -1,0 +1,1 @@
+"""Online booking: a site's opening hours, vaccines and clinic sessions, and appointments."""
