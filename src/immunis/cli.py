@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from immunis import admin_cli, conformance, dedup_cli
+from immunis.allocation.commands import allocate_command
 from immunis.analytics.commands import coverage as coverage_command
 from immunis.batch import cli as batch_cli
 from immunis.forecast import ForecastInputError, forecast
@@ -228,6 +229,7 @@ app.command("serve")(admin_cli.serve)
 app.command("import")(admin_cli.import_files)
 app.command("synth")(synth_cli.synth)
 app.command("coverage")(coverage_command)
+app.command("allocate")(allocate_command)
 app.command("forecast-all")(batch_cli.forecast_all)
 app.command("mllp")(mllp_command)
 
