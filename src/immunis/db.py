@@ -38,7 +38,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # Writers queue for the database lock instead of failing when many arrive at once.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
