@@ -73,6 +73,9 @@ ENDPOINTS = [
     ("GET", "/api/persons?name=nguyen", None, SEARCHERS),
     ("GET", "/fhir/Patient/{mother}", None, READERS),
     ("GET", "/fhir/Immunization?patient={mother}", None, READERS),
+    ("GET", "/fhir/ImmunizationRecommendation?patient={mother}", None, READERS),
+    ("GET", "/fhir/ImmunizationEvaluation?patient={mother}", None, READERS),
+    ("PUT", "/fhir/Patient/{mother}", "fhir-patient", WRITERS),
 ]
 
 
@@ -94,6 +97,14 @@ def test_each_role_is_let_in_or_refused_as_the_rules_say(
     allowed: set[str],  # type: ignore[type-arg]
 ) -> None:
     url = path.format(mother=world.people["mother"])
+    if body == "fhir-patient":
+        body = {
+            "resourceType": "Patient",
+            "id": world.people["mother"],
+            "name": [{"family": "Nguyễn", "given": ["Thị Lan"]}],
+            "gender": "female",
+            "birthDate": "1995-04-02",
+        }
     outcomes = {}
     for role in ROLES:
         response = world.client.request(method, url, json=body, headers=world.headers(role))
