@@ -1,26 +1,30 @@
 """Bookings per second on PostgreSQL, beside pgbench's TPC-B-like transactions on the same server.
 
-    python bench/booking.py [--url POSTGRESQL_URL] [--clients 8] [-n 2000] [--sites 10]
-                            [--seconds 10]
+    python bench/booking.py [--url POSTGRESQL_URL] [--clients 8] [--workers 2] [-n 4000]
+                            [--sites 10] [--seconds 10]
 
 Makes a scratch database on the server at --url (default IMMUNIS_TEST_POSTGRES_URL), migrates
 it, and drops it at the end. It holds --sites stations, each open all day, offering hepatitis B
 (CVX 8) with a released lot in stock and one clinic session tomorrow; and -n babies of 70 days,
-spread over the stations. --clients worker threads, each with its own session and transaction
-per booking, then book every baby through `booking.service.book` (the forecast checked, the
+spread over the stations. --clients clients, each with its own connection and a transaction per
+booking, then book every baby through `booking.service.book` (the forecast checked, the
 session's place and the station's dose taken, the appointment written and audited), each at
-their own station, round its slots.
+their own station, round its slots. The clients are threads shared out over --workers processes,
+as a server runs its application in worker processes (uvicorn --workers); --workers 1 puts them
+all in one interpreter, behind its one lock.
 
 pgbench then runs in a scratch database of its own: `pgbench -i -s 1`, then `pgbench -c
 <clients> -j 2 -T <seconds>` with its built-in TPC-B-like script. Prints bookings per second,
-pgbench's transactions per second, their ratio, and the load average before and after (the
-machine may be busy with other work).
+pgbench's transactions per second, their ratio, the CPU a booking cost (the bench's processes,
+and the rest of the machine: PostgreSQL, the kernel, anything else running), and the load
+average before and after (the machine may be busy with other work).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import os
 import queue
 import re
@@ -33,6 +37,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as clock
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -155,13 +163,13 @@ def book_all(
     clients: int,
     now: datetime,
 ) -> float:
-    """Make every booking with `clients` worker threads; the seconds it took."""
+    """Make every booking with `clients` threads; the seconds it took."""
     work: queue.SimpleQueue[tuple[Actor, AppointmentIn]] = queue.SimpleQueue()
     for item in bookings:
         work.put(item)
     failures: list[BaseException] = []
 
-    def worker() -> None:
+    def client() -> None:
         while True:
             try:
                 actor, data = work.get_nowait()
@@ -173,7 +181,7 @@ def book_all(
             except Exception as error:  # reported after the run: every booking must succeed
                 failures.append(error)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -183,6 +191,70 @@ def book_all(
     if failures:
         raise SystemExit(f"{len(failures)} bookings failed, the first: {failures[0]!r}")
     return elapsed
+
+
+def _worker(
+    url: str,
+    share: list[tuple[Actor, AppointmentIn]],
+    clients: int,
+    now: datetime,
+    ready: Barrier,
+    go: Barrier,
+    cpu_seconds: Queue[float],
+) -> None:
+    """One worker process: its own engine, a few bookings untimed (schedules loaded, statements
+    prepared), then its share with `clients` threads once every worker is ready."""
+    engine = make_engine(url, pool_size=clients, max_overflow=0)
+    sessions = make_sessionmaker(engine)
+    book_all(sessions, share[:WARM_UP], 1, now)
+    ready.wait()
+    go.wait()
+    started = time.process_time()
+    book_all(sessions, share[WARM_UP:], clients, now)
+    cpu_seconds.put(time.process_time() - started)
+    engine.dispose()
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the machine has spent busy (all cores, /proc/stat), for the split below."""
+    first_line = Path("/proc/stat").read_text().splitlines()[0]
+    fields = [int(value) for value in first_line.split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Run(NamedTuple):
+    seconds: float
+    bench_cpu: float  # CPU seconds of the booking processes
+    machine_cpu: float  # CPU seconds of the whole machine meanwhile
+
+
+def run_workers(
+    url: str, bookings: list[tuple[Actor, AppointmentIn]], clients: int, workers: int, now: datetime
+) -> Run:
+    """Book with `clients` threads in all, over `workers` processes, started together."""
+    context = multiprocessing.get_context("fork")
+    ready, go = context.Barrier(workers + 1), context.Barrier(workers + 1)
+    cpu_seconds: Queue[float] = context.Queue()
+    shares = [bookings[index::workers] for index in range(workers)]
+    per_worker = [clients // workers + (index < clients % workers) for index in range(workers)]
+    processes = [
+        context.Process(target=_worker, args=(url, share, count, now, ready, go, cpu_seconds))
+        for share, count in zip(shares, per_worker, strict=True)
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
+    busy = _busy_seconds()
+    started = time.perf_counter()
+    go.wait()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    busy = _busy_seconds() - busy
+    if any(process.exitcode for process in processes):
+        raise SystemExit("a worker failed (see above)")
+    return Run(elapsed, sum(cpu_seconds.get() for _ in processes), busy)
 
 
 def pgbench(server_url: str, clients: int, seconds: int) -> tuple[float, str]:
@@ -221,29 +293,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("IMMUNIS_TEST_POSTGRES_URL"))
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients, both sides")
-    parser.add_argument("-n", type=int, default=2000, help="bookings to make")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes the clients run in"
+    )
+    parser.add_argument("-n", type=int, default=4000, help="bookings to make")
     parser.add_argument("--sites", type=int, default=10, help="stations the bookings go to")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench's run")
     args = parser.parse_args()
     if not args.url or not args.url.startswith("postgresql"):
         parser.error("give a PostgreSQL server: --url or IMMUNIS_TEST_POSTGRES_URL")
+    if not 1 <= args.workers <= args.clients:
+        parser.error("--workers must be between 1 and --clients")
     print(f"load average before (1, 5, 15 min): {_load()}; {os.cpu_count()} cores")
     now = datetime.now().astimezone()
     tomorrow = now.date() + timedelta(days=1)
     with scratch_database(args.url, "immunis_bench") as url:
         upgrade(url)
-        engine = make_engine(url, pool_size=args.clients, max_overflow=0)
-        sessions = make_sessionmaker(engine)
-        bookings = seed(sessions, args.sites, args.n + WARM_UP, tomorrow, now)
+        engine = make_engine(url)
+        bookings = seed(
+            make_sessionmaker(engine), args.sites, args.n + WARM_UP * args.workers, tomorrow, now
+        )
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
-        book_all(sessions, bookings[:WARM_UP], 1, now)
-        seconds = book_all(sessions, bookings[WARM_UP:], args.clients, now)
         engine.dispose()
-    rate = args.n / seconds
+        run = run_workers(url, bookings, args.clients, args.workers, now)
+    rate = args.n / run.seconds
     print(f"PostgreSQL {version}; {args.n} bookings at {args.sites} stations")
     print(
-        f"booking.service.book, {args.clients} threads: {seconds:.2f} s, {rate:.0f} bookings/s, "
-        f"{seconds / args.n * 1000 * args.clients:.1f} ms each per thread"
+        f"booking.service.book, {args.clients} clients in {args.workers} worker process(es): "
+        f"{run.seconds:.2f} s, {rate:.0f} bookings/s"
+    )
+    print(
+        f"CPU per booking: {run.bench_cpu / args.n * 1000:.2f} ms in the workers, "
+        f"{(run.machine_cpu - run.bench_cpu) / args.n * 1000:.2f} ms elsewhere (PostgreSQL, "
+        f"kernel, other work); the machine was busy {run.machine_cpu / run.seconds:.2f} of "
+        f"{os.cpu_count()} cores"
     )
     tps, command = pgbench(args.url, args.clients, args.seconds)
     print(f"{command} (TPC-B-like, scale 1): {tps:.0f} tps")

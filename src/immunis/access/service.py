@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
@@ -132,6 +132,11 @@ def authenticate(session: Session, token: str, channel: str = "api") -> Actor:
     return actor_for(session, user, channel)
 
 
+# A plain insert, not an ORM object: the log is written often and never read back in the
+# transaction that writes it.
+_APPEND_AUDIT_EVENT = insert(AuditEvent.__table__)
+
+
 def audit(
     session: Session,
     actor: Actor | None,
@@ -144,20 +149,33 @@ def audit(
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event to the audit log, in the caller's transaction."""
-    session.add(
-        AuditEvent(
-            user_id=actor.user_id if actor else None,
-            role=actor.role.value if actor else None,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            person_id=person_id,
-            outcome=outcome,
-            purpose=purpose,
-            channel=actor.channel if actor else None,
-            detail=detail or {},
-        )
+    """Append one event to the audit log, in the caller's transaction (written at once)."""
+    session.connection().execute(
+        _APPEND_AUDIT_EVENT,
+        {
+            "user_id": actor.user_id if actor else None,
+            "role": actor.role.value if actor else None,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "person_id": person_id,
+            "outcome": outcome,
+            "purpose": purpose,
+            "channel": actor.channel if actor else None,
+            "detail": detail or {},
+        },
+    )
+
+
+def granted_sites(person_id: ColumnElement[str], now: ColumnElement[datetime]) -> ScalarSelect[str]:
+    """The sites that may see the person's record at `now` (a UTC moment) by a grant, as a
+    scalar subquery for a caller's query: their ids separated by spaces (NULL when there are
+    none). Expiry moments are stored in UTC, so the comparison holds on SQLite's text
+    timestamps too."""
+    return (
+        select(func.aggregate_strings(AccessGrant.site_id, " "))
+        .where(AccessGrant.person_id == person_id, AccessGrant.expires_at > now)
+        .scalar_subquery()
     )
 
 
@@ -169,12 +187,8 @@ def person_facts(session: Session, person: Person) -> PersonFacts:
         )
         if s
     )
-    now = datetime.now(UTC)
-    granted = frozenset(
-        g.site_id
-        for g in session.scalars(select(AccessGrant).where(AccessGrant.person_id == person.id))
-        if g.expires_at.replace(tzinfo=g.expires_at.tzinfo or UTC) > now
-    )
+    now = literal(datetime.now(UTC), AccessGrant.expires_at.type)
+    granted = session.scalar(select(granted_sites(literal(person.id), now)))
     return PersonFacts(
         person_id=person.id,
         managing_site_id=person.managing_site_id,
@@ -182,7 +196,7 @@ def person_facts(session: Session, person: Person) -> PersonFacts:
         district_code=person.district_code,
         commune_code=person.commune_code,
         dosed_at_sites=dosed,
-        granted_sites=granted,
+        granted_sites=frozenset((granted or "").split()),
     )
 
 
@@ -200,15 +214,20 @@ def require(actor: Actor, action: Action, entity_type: str = "person") -> None:
 
 def require_person(session: Session, actor: Actor, action: Action, person: Person) -> None:
     """Refuse (Forbidden) unless `actor` may do `action` to this person's record."""
-    if not may_act_on_person(actor, action, person_facts(session, person)):
+    require_person_facts(actor, action, person_facts(session, person))
+
+
+def require_person_facts(actor: Actor, action: Action, person: PersonFacts) -> None:
+    """`require_person` for a caller that has read the record's facts itself."""
+    if not may_act_on_person(actor, action, person):
         raise Forbidden(
             f"{actor.username} ({actor.role.value}) may not {action.value} this person's record",
             user_id=actor.user_id,
             role=actor.role.value,
             action=action.value,
             entity_type="person",
-            entity_id=person.id,
-            person_id=person.id,
+            entity_id=person.person_id,
+            person_id=person.person_id,
         )
 
 
@@ -245,6 +264,6 @@ def grant_site_access_until(
             site_id=site_id,
             granted_by=actor.user_id,
             reason=reason,
-            expires_at=expires_at,
+            expires_at=expires_at.astimezone(UTC),
         )
     )

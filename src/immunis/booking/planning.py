@@ -9,7 +9,7 @@ import calendar
 from datetime import datetime
 from itertools import pairwise
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from immunis.access.policy import Actor
@@ -115,6 +115,16 @@ def offered_cvx(session: Session, site_id: str) -> set[str]:
                 SiteVaccine.site_id == site_id, SiteVaccine.active.is_(True)
             )
         )
+    )
+
+
+def offered_cvx_subquery(site_id: ColumnElement[str]) -> ScalarSelect[str]:
+    """`offered_cvx` as a scalar subquery for a caller's query: the codes separated by spaces
+    (NULL when the site offers none)."""
+    return (
+        select(func.aggregate_strings(SiteVaccine.cvx, " "))
+        .where(SiteVaccine.site_id == site_id, SiteVaccine.active.is_(True))
+        .scalar_subquery()
     )
 
 

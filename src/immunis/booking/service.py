@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from immunis.access.policy import Actor
 from immunis.access.service import audit, grant_site_access_until
-from immunis.booking import counters, eligibility, planning, policy
+from immunis.booking import counters, eligibility, placement, planning, policy
 from immunis.booking.clock import local_day, wall_clock
 from immunis.booking.lifecycle import (
     HOLDING_DOSES,
@@ -29,6 +29,7 @@ from immunis.booking.lifecycle import (
     transition_refusal,
 )
 from immunis.booking.models import Appointment, AppointmentVaccine, ClinicSession
+from immunis.booking.placement import NewAppointment, PlaceTaken
 from immunis.booking.schemas import (
     AppointmentIn,
     AppointmentOut,
@@ -39,6 +40,7 @@ from immunis.booking.schemas import (
     SlotOut,
 )
 from immunis.booking.slots import places_per_slot, slot_end, slot_starts, spare_vial_doses
+from immunis.db import new_id
 from immunis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from immunis.registry import service as registry
 from immunis.registry import sites
@@ -263,21 +265,61 @@ def _requested(session: Session, appointment: Appointment) -> list[str]:
     )
 
 
+# A session to book in, the vaccines its site offers now, and the first of the vaccines asked for
+# that the person already holds an active appointment for (other than the one being moved).
+_SESSION_FOR_BOOKING = select(
+    ClinicSession,
+    planning.offered_cvx_subquery(ClinicSession.site_id).label("offered"),
+    select(AppointmentVaccine.cvx)
+    .join(Appointment, Appointment.id == AppointmentVaccine.appointment_id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.id != bindparam("moving"),
+        Appointment.status.in_([s.value for s in HOLDING_DOSES]),
+        AppointmentVaccine.cvx.in_(bindparam("vaccines", expanding=True)),
+    )
+    .order_by(AppointmentVaccine.cvx)
+    .limit(1)
+    .scalar_subquery()
+    .label("clash"),
+).where(ClinicSession.id == bindparam("session_id"))
+
+
+def _session_for_booking(
+    session: Session, session_id: str, person_id: str, vaccines: list[str], moving: str | None
+) -> tuple[ClinicSession, set[str], str | None]:
+    """The session, the vaccines its site offers now, and the first of `vaccines` the person
+    already holds an active appointment for (other than `moving`), in one query."""
+    row = session.execute(
+        _SESSION_FOR_BOOKING,
+        {
+            "session_id": session_id,
+            "person_id": person_id,
+            "moving": moving or "",
+            "vaccines": vaccines,
+        },
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no clinic session {session_id}")
+    return row.ClinicSession, set((row.offered or "").split()), row.clash
+
+
 def _check_bookable(
     session: Session,
     actor: Actor,
     clinic: ClinicSession,
+    offered: set[str],
+    clash: str | None,
     slot_start: time,
     vaccines: list[str],
     person_id: str,
     schedule_id: str,
     now: datetime,
-    moving: str | None = None,
 ) -> None:
     """Refuse, saying why, a booking that cannot be made whatever the capacity and stock: the
     session or slot is closed or over, the vaccines are not given there, the actor may not act
-    for the person, the person is booked for one of them already (other than in the appointment
-    `moving`), or the forecast for the session's day says a dose is not due."""
+    for the person, the person is booked for one of them already (`clash`), or the forecast for
+    the session's day says a dose is not due."""
     if clinic.status != "open":
         raise Conflict(
             f"the session on {clinic.day} at {clinic.start_time:%H:%M} is closed to bookings"
@@ -296,158 +338,179 @@ def _check_bookable(
             f"this session does not give CVX {', '.join(not_here)} "
             f"(it gives CVX {', '.join(clinic.vaccines)})"
         )
-    withdrawn = sorted(set(vaccines) - planning.offered_cvx(session, clinic.site_id))
+    withdrawn = sorted(set(vaccines) - offered)
     if withdrawn:
         raise InvalidInput(f"the site no longer offers CVX {', '.join(withdrawn)}")
     if schedule_id not in SCHEDULE_IDS:
         raise InvalidInput(f"unknown schedule {schedule_id!r}")
-    # The registry checks here that the actor may act for the person (and audits the read).
-    person, answer = registry.person_forecast(session, actor, person_id, clinic.day, schedule_id)
-    if not person.active:
-        raise Conflict(f"person {person.id} was merged into {person.merged_into_id}")
-    _refuse_a_second_booking(session, person_id, vaccines, moving)
     schedule = load_schedule(schedule_id)
+    groups = sorted({g for cvx in vaccines for g in eligibility.vaccine_groups(schedule, cvx)})
+    # The registry checks here that the actor may act for the person (and audits the read).
+    found = registry.forecast_person(session, actor, person_id, clinic.day, schedule_id, groups)
+    if not found.active:
+        raise Conflict(f"person {person_id} was merged into {found.merged_into_id}")
+    if clash is not None:
+        _refuse_a_second_booking(session, person_id, clash)
     refusals = [
         why
-        for why in (eligibility.refusal(cvx, clinic.day, answer, schedule) for cvx in vaccines)
+        for why in (
+            eligibility.refusal(cvx, clinic.day, found.forecast, schedule) for cvx in vaccines
+        )
         if why
     ]
     if refusals:
         raise InvalidInput("; ".join(refusals))
 
 
-def _refuse_a_second_booking(
-    session: Session, person_id: str, vaccines: list[str], moving: str | None
-) -> None:
+def _refuse_a_second_booking(session: Session, person_id: str, cvx: str) -> None:
     """One active appointment per person and vaccine: another one is rescheduled, not doubled."""
-    found = session.execute(
-        select(AppointmentVaccine.cvx, ClinicSession.day)
-        .join(Appointment, Appointment.id == AppointmentVaccine.appointment_id)
-        .join(ClinicSession, ClinicSession.id == Appointment.session_id)
+    day = session.scalar(
+        select(ClinicSession.day)
+        .join(Appointment, Appointment.session_id == ClinicSession.id)
+        .join(AppointmentVaccine, AppointmentVaccine.appointment_id == Appointment.id)
         .where(
             Appointment.person_id == person_id,
-            Appointment.id != (moving or ""),
             Appointment.status.in_([s.value for s in HOLDING_DOSES]),
-            AppointmentVaccine.cvx.in_(vaccines),
+            AppointmentVaccine.cvx == cvx,
         )
-    ).first()
-    if found is not None:
-        cvx, day = found
-        raise Conflict(f"already booked for CVX {cvx} on {day}: reschedule that appointment")
+    )
+    raise Conflict(f"already booked for CVX {cvx} on {day}: reschedule that appointment")
 
 
-def _take_place(session: Session, clinic: ClinicSession, slot_start: time) -> None:
-    """One more person in the session and in its slot, or Conflict. The session's row stays
-    locked to the end of the transaction, so counting the slot's people is exact."""
-    capacity = counters.take_place(session, clinic.id)
-    if capacity is None:
-        session.refresh(clinic)
-        if clinic.status != "open":
+def _refuse_unless_placed(clinic: ClinicSession, slot_start: time, taken: PlaceTaken) -> None:
+    """Conflict when the session had no place left (or was closed meanwhile), or the slot is
+    full: its share of the session's capacity is taken by the people already in it."""
+    if not taken.took:
+        if taken.session_status != "open":
             raise Conflict(f"the session on {clinic.day} was closed to bookings")
         raise Conflict(
             f"no place left in the session on {clinic.day} from {clinic.start_time:%H:%M}"
         )
     starts = slot_starts(clinic.start_time, clinic.end_time, clinic.slot_minutes)
-    taken = session.scalar(
-        select(func.count()).where(
-            Appointment.session_id == clinic.id,
-            Appointment.slot_start == slot_start,
-            Appointment.status.in_([s.value for s in TAKING_A_PLACE]),
-        )
-    )
-    if (taken or 0) >= places_per_slot(capacity, len(starts)):
+    if taken.slot_taken >= places_per_slot(taken.capacity, len(starts)):
         raise Conflict(f"no place left in the {slot_start:%H:%M} slot on {clinic.day}")
+
+
+def _refuse_beyond_stock(
+    day: date, promised: dict[str, tuple[int, int]], usable: dict[str, int]
+) -> None:
+    """Conflict when the doses of a vaccine now promised at the site, `promised[cvx]` = (now,
+    before this booking), exceed its usable doses on `day`. The promises were written before
+    the stock was read, so their rows were locked and the stock read is the latest."""
+    for cvx, (total, before) in sorted(promised.items()):
+        if total > usable.get(cvx, 0):
+            raise Conflict(
+                f"{_vaccine_name(cvx)}: no dose left to book for {day} at this site "
+                f"({usable.get(cvx, 0)} released, unexpired doses on hand, {before} already "
+                "booked)"
+            )
 
 
 def _move_reservations(
     session: Session,
-    day: date,
     add: Iterable[tuple[str, str]] = (),
     remove: Iterable[tuple[str, str]] = (),
-) -> None:
-    """Reserve a dose of each (site, CVX) in `add` for an appointment on `day`, and give back
-    one of each in `remove`, locking each counter in one order. A reservation that would take
-    more doses than the site has usable on that day is refused (Conflict)."""
+) -> dict[str, tuple[int, int]]:
+    """Reserve a dose of each (site, CVX) in `add`, and give back one of each in `remove`,
+    locking each counter in one order. For each CVX added: the doses promised at its site now,
+    and before (`_refuse_beyond_stock` judges them)."""
     adding, removing = set(add), set(remove)
+    promised = {}
     for site_id, cvx in sorted(adding | removing):
         change = ((site_id, cvx) in adding) - ((site_id, cvx) in removing)
         total = counters.change_reservation(session, site_id, cvx, change)
-        if (site_id, cvx) not in adding:
-            continue
-        usable = availability.usable_doses(session, site_id, cvx, day)
-        if total > usable:
-            raise Conflict(
-                f"{_vaccine_name(cvx)}: no dose left to book for {day} at this site "
-                f"({usable} released, unexpired doses on hand, {total - change} already booked)"
-            )
+        if (site_id, cvx) in adding:
+            promised[cvx] = (total, total - change)
+    return promised
 
 
-def _new_appointment(
-    session: Session,
-    actor: Actor,
-    clinic: ClinicSession,
-    slot_start: time,
-    person_id: str,
-    vaccines: list[str],
-    schedule_id: str,
-    now: datetime,
-    rescheduled_from: str | None = None,
-) -> Appointment:
-    appointment = Appointment(
-        person_id=person_id,
-        session_id=clinic.id,
-        slot_start=slot_start,
-        status=AppointmentStatus.BOOKED.value,
-        schedule_id=schedule_id,
-        booked_by=actor.user_id,
-        rescheduled_from_id=rescheduled_from,
-        booked_at=now.astimezone(UTC),
-        updated_at=now.astimezone(UTC),
-    )
-    session.add(appointment)
-    session.flush()
-    session.add_all(AppointmentVaccine(appointment_id=appointment.id, cvx=cvx) for cvx in vaccines)
+def _booked(
+    session: Session, actor: Actor, clinic: ClinicSession, new: NewAppointment
+) -> AppointmentOut:
+    """What follows a booking: a citizen's booking lets the site see the record until the day
+    after the appointment, when no-shows and late records are done; the audit log."""
     if not policy.works_at(actor, clinic.site_id):
-        # The booking lets the site see the record until the day after the appointment, when
-        # no-shows and late records are done.
         grant_site_access_until(
             session,
             actor,
-            person_id,
+            new.person_id,
             clinic.site_id,
             "booked an appointment",
             wall_clock(clinic.day + timedelta(days=2), time()),
         )
-    session.flush()
     audit(
         session,
         actor,
         "create",
         "appointment",
-        appointment.id,
-        person_id=person_id,
-        detail={"session_id": clinic.id, "slot_start": slot_start.isoformat(), "cvx": vaccines},
+        new.id,
+        person_id=new.person_id,
+        detail={
+            "session_id": clinic.id,
+            "slot_start": new.slot_start.isoformat(),
+            "cvx": list(new.vaccines),
+        },
     )
-    return appointment
+    return AppointmentOut(
+        id=new.id,
+        person_id=new.person_id,
+        session_id=clinic.id,
+        site_id=clinic.site_id,
+        day=clinic.day,
+        slot_start=new.slot_start,
+        slot_end=slot_end(new.slot_start, clinic.slot_minutes),
+        vaccines=list(new.vaccines),
+        status=AppointmentStatus.BOOKED,
+        schedule=new.schedule_id,
+        booked_by=new.booked_by,
+        rescheduled_from=new.rescheduled_from,
+        immunization_ids=[],
+        booked_at=new.booked_at,
+        checked_in_at=None,
+        completed_at=None,
+        cancelled_at=None,
+    )
 
 
 def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> AppointmentOut:
     """Book a slot for a person and the vaccines asked for: each must be due by the person's
     forecast for that day (or be a services vaccine the schedule does not recommend for them),
     the slot must have a place, and the site a usable dose not yet promised to anyone else."""
-    clinic = planning.load_session(session, data.session_id)
+    vaccines = sorted(data.vaccines)
+    clinic, offered, clash = _session_for_booking(
+        session, data.session_id, data.person_id, vaccines, None
+    )
     if not policy.may_book_at(actor, clinic.site_id):
         raise policy.refusal(actor, "book", "appointment", clinic.id, "book at this site")
     schedule_id = data.schedule or get_settings().default_schedule
     _check_bookable(
-        session, actor, clinic, data.slot_start, data.vaccines, data.person_id, schedule_id, now
+        session,
+        actor,
+        clinic,
+        offered,
+        clash,
+        data.slot_start,
+        vaccines,
+        data.person_id,
+        schedule_id,
+        now,
     )
-    _take_place(session, clinic, data.slot_start)
-    _move_reservations(session, clinic.day, add=[(clinic.site_id, cvx) for cvx in data.vaccines])
-    appointment = _new_appointment(
-        session, actor, clinic, data.slot_start, data.person_id, data.vaccines, schedule_id, now
+    new = NewAppointment(
+        id=new_id(),
+        person_id=data.person_id,
+        session_id=clinic.id,
+        site_id=clinic.site_id,
+        slot_start=data.slot_start,
+        vaccines=tuple(vaccines),
+        schedule_id=schedule_id,
+        booked_by=actor.user_id,
+        booked_at=now.astimezone(UTC),
     )
-    return _out(session, appointment)
+    placed = placement.place(session, new, clinic.day)
+    _refuse_unless_placed(clinic, data.slot_start, placed.place)
+    promised = {cvx: (total, total - 1) for cvx, total in placed.promised.items()}
+    _refuse_beyond_stock(clinic.day, promised, placed.usable)
+    return _booked(session, actor, clinic, new)
 
 
 def _visible(session: Session, actor: Actor, appointment: Appointment, site_id: str) -> None:
@@ -548,7 +611,7 @@ def cancel(session: Session, actor: Actor, appointment_id: str, now: datetime) -
     _moved(session, appointment, AppointmentStatus.CANCELLED, now)
     counters.give_back_place(session, clinic.id)
     keys = [(clinic.site_id, cvx) for cvx in _requested(session, appointment)]
-    _move_reservations(session, clinic.day, remove=keys)
+    _move_reservations(session, remove=keys)
     audit(session, actor, "cancel", "appointment", appointment.id, person_id=appointment.person_id)
     return _out(session, appointment)
 
@@ -560,49 +623,56 @@ def reschedule(
     is booked and the old cancelled, or, when the new slot cannot be had, nothing changes. The
     vaccines are checked against the forecast for the new day."""
     old, old_clinic = _load(session, appointment_id)
-    clinic = planning.load_session(session, data.session_id)
+    vaccines = _requested(session, old)
+    clinic, offered, clash = _session_for_booking(
+        session, data.session_id, old.person_id, vaccines, old.id
+    )
     for site_id in {old_clinic.site_id, clinic.site_id}:
         if not policy.may_book_at(actor, site_id):
             raise policy.refusal(actor, "book", "appointment", old.id, "book at this site")
     if (clinic.id, data.slot_start) == (old_clinic.id, old.slot_start):
         raise InvalidInput("the appointment is already in that slot")
-    vaccines = _requested(session, old)
     _check_bookable(
         session,
         actor,
         clinic,
+        offered,
+        clash,
         data.slot_start,
         vaccines,
         old.person_id,
         old.schedule_id,
         now,
-        old.id,
     )
     _moved(session, old, AppointmentStatus.CANCELLED, now)
     # Sessions are changed in id order (one lock order); in one session, give back first.
     for session_id, step in sorted([(old_clinic.id, "give back"), (clinic.id, "take")]):
         if step == "take":
-            _take_place(session, clinic, data.slot_start)
+            taken = placement.take_place(session, clinic.id, data.slot_start)
         else:
             counters.give_back_place(session, session_id)
-    _move_reservations(
+    _refuse_unless_placed(clinic, data.slot_start, taken)
+    promised = _move_reservations(
         session,
-        clinic.day,
         add=[(clinic.site_id, cvx) for cvx in vaccines],
         remove=[(old_clinic.site_id, cvx) for cvx in vaccines],
     )
-    new = _new_appointment(
-        session,
-        actor,
-        clinic,
-        data.slot_start,
-        old.person_id,
-        vaccines,
-        old.schedule_id,
-        now,
+    usable = availability.usable_doses_by_cvx(session, clinic.site_id, vaccines, clinic.day)
+    _refuse_beyond_stock(clinic.day, promised, usable)
+    new = NewAppointment(
+        id=new_id(),
+        person_id=old.person_id,
+        session_id=clinic.id,
+        site_id=clinic.site_id,
+        slot_start=data.slot_start,
+        vaccines=tuple(vaccines),
+        schedule_id=old.schedule_id,
+        booked_by=actor.user_id,
+        booked_at=now.astimezone(UTC),
         rescheduled_from=old.id,
     )
-    return _out(session, new)
+    placement.insert_appointment(session, new)
+    return _booked(session, actor, clinic, new)
 
 
 def check_in(session: Session, actor: Actor, appointment_id: str, now: datetime) -> AppointmentOut:
@@ -634,7 +704,7 @@ def mark_no_show(
         raise InvalidInput(f"a no-show is marked after the session, which ends at {ends}")
     _moved(session, appointment, AppointmentStatus.NO_SHOW, now)
     keys = [(clinic.site_id, cvx) for cvx in _requested(session, appointment)]
-    _move_reservations(session, clinic.day, remove=keys)
+    _move_reservations(session, remove=keys)
     audit(session, actor, "no_show", "appointment", appointment.id, person_id=appointment.person_id)
     return _out(session, appointment)
 
@@ -738,7 +808,7 @@ def record_doses(
         assert row is not None  # checked against the appointment's vaccines above
         row.immunization_id = recorded.id
     session.flush()
-    _move_reservations(session, clinic.day, remove=[(clinic.site_id, cvx) for cvx in requested])
+    _move_reservations(session, remove=[(clinic.site_id, cvx) for cvx in requested])
     audit(
         session,
         actor,

@@ -4,6 +4,7 @@ does to the vials that will be open (pure)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from math import ceil
 
 
@@ -14,6 +15,12 @@ def _plus(moment: time, minutes: int) -> time:
 def slot_starts(start: time, end: time, slot_minutes: int) -> list[time]:
     """The start of every whole slot between `start` and `end` (a last, shorter stretch is not
     a slot)."""
+    return list(_slot_starts(start, end, slot_minutes))
+
+
+@lru_cache(maxsize=256)
+def _slot_starts(start: time, end: time, slot_minutes: int) -> tuple[time, ...]:
+    """`slot_starts`, kept: sessions share a few shapes, and every booking asks."""
     length = timedelta(minutes=slot_minutes)
     moment = datetime.combine(date.min, start)
     until = datetime.combine(date.min, end)
@@ -21,7 +28,7 @@ def slot_starts(start: time, end: time, slot_minutes: int) -> list[time]:
     while moment + length <= until:
         starts.append(moment.time())
         moment += length
-    return starts
+    return tuple(starts)
 
 
 def slot_end(slot_start: time, slot_minutes: int) -> time:

@@ -7,15 +7,22 @@ actor's right to act, and writes what it did to the audit log.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from immunis.access.models import AccessGrant
-from immunis.access.policy import AREA_ROLES, SITE_ROLES, Action, Actor, Role
-from immunis.access.service import audit, grant_site_access, require, require_person
+from immunis.access.policy import AREA_ROLES, SITE_ROLES, Action, Actor, PersonFacts, Role
+from immunis.access.service import (
+    audit,
+    grant_site_access,
+    granted_sites,
+    require,
+    require_person,
+    require_person_facts,
+)
 from immunis.errors import Conflict, InvalidInput, NotFound
 from immunis.forecast import (
     AdministeredDose,
@@ -590,6 +597,126 @@ def add_observation(
     )
 
 
+class PersonRecord(NamedTuple):
+    """What a forecast and the access rules need of a person's record, read in one go."""
+
+    facts: PersonFacts
+    birth_date: date
+    sex: str
+    active: bool
+    merged_into_id: str | None
+    doses: list[AdministeredDose]  # completed doses, each with its record's id
+    observations: tuple[PatientObservation, ...]
+
+
+# The person and a row per dose (or one row with no dose), with the sites granted access now and
+# whether there are observations: what `_person_record` reads, built once.
+_PERSON_RECORD = (
+    select(
+        Person.birth_date,
+        Person.sex,
+        Person.active,
+        Person.merged_into_id,
+        Person.managing_site_id,
+        Person.province_code,
+        Person.district_code,
+        Person.commune_code,
+        granted_sites(Person.id, bindparam("now", type_=DateTime(timezone=True))).label("granted"),
+        select(PersonObservation.id)
+        .where(PersonObservation.person_id == Person.id)
+        .exists()
+        .label("observed"),
+        Immunization.id,
+        Immunization.date_administered,
+        Immunization.cvx,
+        Immunization.mvx,
+        Immunization.dose_volume_ml,
+        Immunization.status,
+        Immunization.site_id,
+        Immunization.recall_action,
+    )
+    .outerjoin(Immunization, Immunization.person_id == Person.id)
+    .where(Person.id == bindparam("person_id"))
+    .order_by(Immunization.date_administered, Immunization.id)
+)
+
+
+def _person_record(session: Session, person_id: str) -> PersonRecord:
+    """The person, every dose, the sites granted access and whether there are observations, in
+    one query; the observations themselves only for people who have any."""
+    rows = session.execute(_PERSON_RECORD, {"person_id": person_id, "now": datetime.now(UTC)}).all()
+    if not rows:
+        raise NotFound(f"no person {person_id}")
+    first = rows[0]
+    observations: tuple[PatientObservation, ...] = ()
+    if first.observed:
+        observations = tuple(
+            PatientObservation(row.code, row.start_date, row.end_date)
+            for row in session.scalars(
+                select(PersonObservation).where(PersonObservation.person_id == person_id)
+            )
+        )
+    facts = PersonFacts(
+        person_id=person_id,
+        managing_site_id=first.managing_site_id,
+        province_code=first.province_code,
+        district_code=first.district_code,
+        commune_code=first.commune_code,
+        dosed_at_sites=frozenset(row.site_id for row in rows if row.site_id),
+        granted_sites=frozenset((first.granted or "").split()),
+    )
+    doses = [
+        AdministeredDose(
+            date_administered=row.date_administered,
+            cvx=row.cvx,
+            mvx=row.mvx,
+            volume_ml=row.dose_volume_ml,
+            condition=DoseCondition.RECALLED if row.recall_action == "revaccinate" else None,
+            id=row.id,
+        )
+        for row in rows
+        if row.id is not None and row.status == "completed"
+    ]
+    return PersonRecord(
+        facts, first.birth_date, first.sex, first.active, first.merged_into_id, doses, observations
+    )
+
+
+class PersonForecast(NamedTuple):
+    """A person's forecast, with what a caller needs to know of the record besides."""
+
+    person_id: str
+    active: bool
+    merged_into_id: str | None
+    forecast: Forecast
+    doses: list[AdministeredDose]  # what the forecast's dose indexes point at
+
+
+def forecast_person(
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    assessment_date: date,
+    schedule_id: str,
+    vaccine_groups: Sequence[str] | None = None,
+) -> PersonForecast:
+    """The person's record evaluated and forecast by the engine under a shipped schedule, for
+    every vaccine group or only `vaccine_groups`; authorized as a read of the record, audited."""
+    record = _person_record(session, person_id)
+    require_person_facts(actor, Action.READ, record.facts)
+    if schedule_id not in SCHEDULE_IDS:
+        raise InvalidInput(f"unknown schedule {schedule_id!r}")
+    if assessment_date < record.birth_date:
+        raise InvalidInput("assessment date is before the birth date")
+    patient = Patient(
+        record.birth_date, _GENDER.get(record.sex, Gender.UNKNOWN), record.observations
+    )
+    schedule = load_schedule(schedule_id)
+    answer = forecast(patient, record.doses, assessment_date, schedule, vaccine_groups)
+    audit(session, actor, "read", "forecast", person_id=person_id)
+    return PersonForecast(person_id, record.active, record.merged_into_id, answer, record.doses)
+
+
 def person_forecast(
     session: Session,
     actor: Actor,
@@ -613,37 +740,8 @@ def person_forecast_with_doses(
 ) -> tuple[PersonOut, Forecast, list[AdministeredDose]]:
     """`person_forecast`, and the doses the engine was given (each with its record's id), which
     tell what the forecast's dose indexes point at."""
-    person = _load(session, person_id)
-    require_person(session, actor, Action.READ, person)
-    if schedule_id not in SCHEDULE_IDS:
-        raise InvalidInput(f"unknown schedule {schedule_id!r}")
-    doses = [
-        AdministeredDose(
-            date_administered=row.date_administered,
-            cvx=row.cvx,
-            mvx=row.mvx,
-            volume_ml=row.dose_volume_ml,
-            condition=DoseCondition.RECALLED if row.recall_action == "revaccinate" else None,
-            id=row.id,
-        )
-        for row in session.scalars(
-            select(Immunization).where(
-                Immunization.person_id == person.id, Immunization.status == "completed"
-            )
-        )
-    ]
-    observations = tuple(
-        PatientObservation(row.code, row.start_date, row.end_date)
-        for row in session.scalars(
-            select(PersonObservation).where(PersonObservation.person_id == person.id)
-        )
-    )
-    if assessment_date < person.birth_date:
-        raise InvalidInput("assessment date is before the birth date")
-    patient = Patient(person.birth_date, _GENDER.get(person.sex, Gender.UNKNOWN), observations)
-    answer = forecast(patient, doses, assessment_date, load_schedule(schedule_id))
-    audit(session, actor, "read", "forecast", person_id=person.id)
-    return person_out(person), answer, doses
+    found = forecast_person(session, actor, person_id, assessment_date, schedule_id)
+    return person_out(_load(session, person_id)), found.forecast, found.doses
 
 
 # --- Aggregates for safety monitoring and coverage analytics ----------------------------------

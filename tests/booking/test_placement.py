@@ -1,0 +1,128 @@
+"""A new appointment's writes (booking/placement.py): what they report, and that a booking the
+service then refuses leaves nothing behind. On PostgreSQL they are one call to the function
+booking_place, on SQLite the same steps one by one: every test runs on both."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from immunis.booking.models import Appointment, ClinicSession, VaccineReservation
+from immunis.booking.placement import NewAppointment, Placement, PlaceTaken, place
+from immunis.db import new_id
+from immunis.supply import availability
+from immunis.supply import service as supply
+from immunis.supply.release import ReleaseStatus
+from tests.booking.conftest import BCG, HEPB, TODAY, TOMORROW, BookingWorld
+
+
+def _new(booking: BookingWorld, clinic_id: str, person_id: str, *vaccines: str) -> NewAppointment:
+    return NewAppointment(
+        id=new_id(),
+        person_id=person_id,
+        session_id=clinic_id,
+        site_id=booking.station,
+        slot_start=time(8),
+        vaccines=tuple(sorted(vaccines)),
+        schedule_id="vn",
+        booked_by=booking.supply.actor("vaccinator").user_id,
+        booked_at=datetime.now(UTC),
+    )
+
+
+def _place_and_undo(booking: BookingWorld, new: NewAppointment) -> Placement:
+    """Run `place` and roll its transaction back, as the service does when it refuses."""
+    with booking.world.sessions() as session:
+        session.begin()
+        placed = place(session, new, TOMORROW)
+        session.rollback()
+    return placed
+
+
+def _counters(booking: BookingWorld, clinic_id: str) -> tuple[int, int, int]:
+    """The session's people, the station's hepatitis B doses promised, and appointments."""
+    with booking.world.sessions() as session:
+        booked = session.scalar(select(ClinicSession.booked).where(ClinicSession.id == clinic_id))
+        reserved = session.scalar(
+            select(VaccineReservation.reserved).where(
+                VaccineReservation.site_id == booking.station, VaccineReservation.cvx == HEPB
+            )
+        )
+        appointments = session.scalar(
+            select(func.count()).where(Appointment.session_id == clinic_id)
+        )
+    return booked or 0, reserved or 0, appointments or 0
+
+
+def test_placing_reports_the_session_the_slot_and_the_stock(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 3)
+    booking.stock("BCG1001", 20, cvx=BCG, doses_per_vial=10, hours=6)
+    clinic = booking.plan(capacity=12)  # six slots of two places
+    booking.book(booking.baby("An"), clinic, at="08:00")
+    placed = _place_and_undo(booking, _new(booking, clinic.id, booking.baby("Bình"), HEPB, BCG))
+    assert placed == Placement(
+        place=PlaceTaken(took=True, session_status="open", capacity=12, slot_taken=1),
+        promised={BCG: 1, HEPB: 2},
+        usable={BCG: 20, HEPB: 3},
+    )
+    assert _counters(booking, clinic.id) == (1, 1, 1)  # rolled back: nothing of it is left
+
+
+def test_a_full_or_closed_session_is_reported_without_taking_anything(
+    booking: BookingWorld,
+) -> None:
+    booking.stock("HB1001", 5)
+    clinic = booking.plan(end="08:30", capacity=1)
+    booking.book(booking.baby("An"), clinic)
+    full = _place_and_undo(booking, _new(booking, clinic.id, booking.baby("Bình"), HEPB))
+    assert full == Placement(PlaceTaken(False, "open", 1, 0), {}, {})
+    booking.world.client.patch(
+        f"/api/booking/sessions/{clinic.id}",
+        json={"status": "closed"},
+        headers=booking.world.headers("vaccinator"),
+    )
+    closed = _place_and_undo(booking, _new(booking, clinic.id, booking.baby("Châu"), HEPB))
+    assert closed.place.took is False
+    assert closed.place.session_status == "closed"
+
+
+def test_a_refused_booking_gives_back_its_place_and_its_dose(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 1)
+    clinic = booking.plan()
+    booking.book(booking.baby("An"), clinic)
+    refused = booking.world.client.post(
+        "/api/booking/appointments",
+        json={
+            "person_id": booking.baby("Bình"),
+            "session_id": clinic.id,
+            "slot_start": "09:00",
+            "vaccines": [HEPB],
+            "schedule": "vn",
+        },
+        headers=booking.world.headers("citizen"),
+    )
+    assert refused.status_code == 409  # the one dose is promised to An
+    assert _counters(booking, clinic.id) == (1, 1, 1)
+
+
+def test_usable_doses_are_released_unexpired_stock_at_the_site(booking: BookingWorld) -> None:
+    """On PostgreSQL this is the function supply_usable_doses, which booking_place also calls;
+    on SQLite, availability.py's own query: the same answers on both."""
+    booking.stock("HB-RELEASED", 7)
+    booking.stock("HB-SECOND", 4)
+    booking.stock("HB-PENDING", 50, status=ReleaseStatus.PENDING)
+    quarantined = booking.stock("HB-QUARANTINED", 50)
+    booking.as_("lab", supply.set_release_status, quarantined, ReleaseStatus.QUARANTINED, "AEFI")
+    booking.stock("HB-EXPIRING", 50, expiry=TODAY)  # expires before tomorrow
+    booking.stock("HB-EMPTY", 0)
+    elsewhere = booking.supply.lot("HB-DISTRICT")
+    booking.supply.receive("district", elsewhere.id, 30)
+    booking.stock("BCG1001", 20, cvx=BCG, doses_per_vial=10, hours=6)
+
+    def usable(on: date, *cvxs: str) -> dict[str, int]:
+        return booking.run(availability.usable_doses_by_cvx, booking.station, list(cvxs), on)
+
+    assert usable(TOMORROW, HEPB, BCG, "18") == {HEPB: 11, BCG: 20}
+    assert usable(TODAY, "08") == {HEPB: 61}  # the expiring lot still counts today
+    assert usable(TODAY + timedelta(days=400), HEPB) == {}
