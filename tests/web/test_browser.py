@@ -3,7 +3,8 @@ server started here on 127.0.0.1 (an ephemeral port) over a fresh SQLite databas
 
 A parent books the 2-month doses for her child on her phone, in Vietnamese; the vaccinator
 finds the child, checks him in, has a lot that is not released refused, records the doses; the
-parent's record then shows them. Screenshots of each step go to artifacts/screenshots/.
+parent's record then shows them. An officer finds the child on the reminder list. Screenshots of
+each step go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -215,3 +216,16 @@ def test_a_registration_with_a_mistake_keeps_what_was_typed_on_a_phone(
     expect(page.get_by_text("Enter the date of birth").first).to_be_visible()
     expect(page.get_by_label("Middle and given names")).to_have_value("Thu Hà")
     shot(page, "10-register-errors-phone")
+
+
+def test_an_officer_opens_the_reminder_list_and_finds_a_child_due(
+    browser: Browser, site: tuple[str, WebWorld]
+) -> None:
+    base, _ = site
+    page = browser.new_context(**DESKTOP).new_page()  # type: ignore[arg-type]
+    sign_in(page, base, "district_officer")
+    page.get_by_role("navigation").get_by_role("link", name="Reminders").click()
+    expect(page.get_by_role("heading", name="Reminder lists")).to_be_visible()
+    due_soon = page.locator("#reminder-results table[aria-labelledby='due-soon']")
+    expect(due_soon.get_by_role("link", name="Trần Minh Khôi")).to_be_visible()
+    shot(page, "11-officer-reminders")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
-from tests.web.site import WebWorld, csrf_of
+from tests.web.site import TODAY, WebWorld, csrf_of
 
 
 def test_coverage_asks_for_its_figures_with_the_progress_indicator(web: WebWorld) -> None:
@@ -81,3 +81,34 @@ def test_only_the_lab_decides_on_lots(web: WebWorld) -> None:
 def test_the_aefi_queue_is_the_safety_officers(web: WebWorld) -> None:
     assert web.client("safety_officer").get("/aefi").status_code == 200
     assert web.client("citizen").get("/aefi").status_code == 403
+
+
+def test_coverage_by_province_has_a_map_with_its_text_alternative(web: WebWorld) -> None:
+    officer = web.client("national_officer")
+    question = {"cohort": (TODAY - timedelta(days=75)).year, "by": "province"}
+    results = officer.get("/coverage/results", params=question).text
+    found = re.search(r'<img class="chart" src="([^"]*kind=map)" alt="([^"]+)"', results)
+    assert found, "no map on the coverage results"
+    assert "Map of the provinces coloured by DTP3 coverage" in found.group(2)
+    assert "<td>Hà Nội (01)</td>" in results  # the map's figures, in the table
+    image = officer.get(found.group(1).replace("&amp;", "&"))
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_below_the_provinces_there_is_no_map_and_the_page_says_so(web: WebWorld) -> None:
+    officer = web.client("province_officer")
+    question = {"cohort": (TODAY - timedelta(days=75)).year, "by": "district"}
+    results = officer.get("/coverage/results", params=question).text
+    assert "kind=map" not in results
+    assert "The map is drawn by province" in results
+    map_link = officer.get("/coverage/chart.png", params={**question, "kind": "map"})
+    assert map_link.status_code == 404
+
+
+def test_the_map_is_described_in_vietnamese(web: WebWorld) -> None:
+    officer = web.client("national_officer", language="vi")
+    question = {"cohort": (TODAY - timedelta(days=75)).year, "by": "province"}
+    results = officer.get("/coverage/results", params=question).text
+    assert "Bản đồ các tỉnh tô màu theo tỷ lệ tiêm DTP3" in results

@@ -17,6 +17,7 @@ from immunis.web.pages import (
     people,
     programme,
     reactions,
+    reminders,
     vaccines,
     verify,
 )
@@ -40,6 +41,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         verify,
         lots,
         programme,
+        reminders,
         aefi,
     ):
         app.include_router(module.router)

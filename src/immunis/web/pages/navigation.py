@@ -9,6 +9,8 @@ from immunis.access.policy import AREA_ROLES, SITE_ROLES, Actor, Role
 from immunis.web.i18n import N_
 
 OFFICER_ROLES = frozenset({*AREA_ROLES, Role.NATIONAL_OFFICER})
+# Who may see reminder lists (their site's or area's); outreach's policy narrows it further.
+REMINDER_ROLES = frozenset({*SITE_ROLES, *OFFICER_ROLES})
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,10 @@ def _menu(actor: Actor) -> list[tuple[str, str]]:
             ("/clinic/today", N_("Today")),
             ("/people/new", N_("Register")),
             ("/stock", N_("Stock")),
+            ("/reminders", N_("Reminders")),
         ]
     if actor.role in OFFICER_ROLES:
-        items = [("/coverage", N_("Coverage"))]
+        items = [("/coverage", N_("Coverage")), ("/reminders", N_("Reminders"))]
         if actor.role is Role.NATIONAL_OFFICER:
             items.append(("/lots", N_("Vaccine lots")))
         return items

@@ -1,6 +1,7 @@
 """The programme's screens: coverage and drop-out by area for officers, from the analytics room
-(only counts leave it), as a table and as charts. Computing coverage can take a while, so the
-page asks for the results with htmx and shows the progress indicator meanwhile."""
+(only counts leave it), as a table and as charts, and by province as a tile map. Computing
+coverage can take a while, so the page asks for the results with htmx and shows the progress
+indicator meanwhile."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from immunis.web.pages.navigation import OFFICER_ROLES
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 CHARTED = ("BCG", "DTP1", "DTP3", "MCV1")
+# WHO's usual measure of a programme's reach, as on the map `immunis coverage` draws.
+MAPPED = "DTP3"
 LEVELS = ("province", "district", "commune")
 # An officer looks one level below their own area by default.
 FINER = {Role.NATIONAL_OFFICER: "province", Role.PROVINCE_OFFICER: "district"}
@@ -113,21 +116,31 @@ def coverage_results(page: Visit, cohort: str = "", by: str = "") -> Response:
         summary=summary,
         query=f"cohort={question.cohort}&by={question.by}",
         question=question,
+        mapped=MAPPED,
     )
+
+
+def _draw(kind: str, result: CoverageResult, cohort: int, path: Path) -> None:
+    if kind == "dropout":
+        charts.dropout_chart(result.summary, cohort, path)
+    elif kind == "map":
+        charts.province_map(result.coverage, cohort, MAPPED, path)
+    else:
+        charts.coverage_bars(result.coverage, cohort, CHARTED, path)
 
 
 @router.get("/coverage/chart.png")
 def coverage_chart(page: Visit, cohort: str = "", by: str = "", kind: str = "coverage") -> Response:
-    """A PNG chart of coverage (the main indicators) or of drop-out rates, by area."""
+    """A PNG chart of coverage (the main indicators) or of drop-out rates, by area; or, by
+    province, the tile map of the provinces coloured by DTP3 coverage."""
     actor = page.signed_in(*OFFICER_ROLES)
     question = _question(page, actor, Form({"cohort": cohort, "by": by}))
     if question is None:
         return Response(status_code=422)
+    if kind == "map" and question.by != "province":
+        return Response(status_code=404)  # the map's tiles are provinces
     result = _compute(page, actor, question)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "chart.png"
-        if kind == "dropout":
-            charts.dropout_chart(result.summary, question.cohort, path)
-        else:
-            charts.coverage_bars(result.coverage, question.cohort, CHARTED, path)
+        _draw(kind, result, question.cohort, path)
         return Response(path.read_bytes(), media_type="image/png")
