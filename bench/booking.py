@@ -1,23 +1,24 @@
 """Bookings per second on PostgreSQL, beside pgbench's TPC-B-like transactions on the same server.
 
     python bench/booking.py [--url POSTGRESQL_URL] [--clients 8] [--workers 2] [-n 4000]
-                            [--sites 10] [--seconds 10]
+                            [--rounds 3] [--sites 10] [--seconds 10]
 
 Makes a scratch database on the server at --url (default IMMUNIS_TEST_POSTGRES_URL), migrates
 it, and drops it at the end. It holds --sites stations, each open all day, offering hepatitis B
-(CVX 8) with a released lot in stock and one clinic session tomorrow; and -n babies of 70 days,
-spread over the stations. --clients clients, each with its own connection and a transaction per
-booking, then book every baby through `booking.service.book` (the forecast checked, the
-session's place and the station's dose taken, the appointment written and audited), each at
+(CVX 8) with a released lot in stock and one clinic session tomorrow; and babies of 70 days,
+spread over the stations. In each round, --clients clients, each with its own connection and a
+transaction per booking, book -n babies through `booking.service.book` (the forecast checked,
+the session's place and the station's dose taken, the appointment written and audited), each at
 their own station, round its slots. The clients are threads shared out over --workers processes,
 as a server runs its application in worker processes (uvicorn --workers); --workers 1 puts them
 all in one interpreter, behind its one lock.
 
-pgbench then runs in a scratch database of its own: `pgbench -i -s 1`, then `pgbench -c
-<clients> -j 2 -T <seconds>` with its built-in TPC-B-like script. Prints bookings per second,
-pgbench's transactions per second, their ratio, the CPU a booking cost (the bench's processes,
-and the rest of the machine: PostgreSQL, the kernel, anything else running), and the load
-average before and after (the machine may be busy with other work).
+pgbench runs in a scratch database of its own, made once with `pgbench -i -s 1`: after each
+round of bookings, `pgbench -c <clients> -j 2 -T <seconds>` with its built-in TPC-B-like script.
+Alternating the two evens out a machine whose speed drifts (shared virtual machines do). Prints,
+for each round, bookings per second, pgbench's transactions per second and their ratio, and the
+CPU a booking cost (the bench's processes, and the rest of the machine: PostgreSQL, the kernel,
+anything else running); then the median ratio, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import queue
 import re
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -257,32 +259,43 @@ def run_workers(
     return Run(elapsed, sum(cpu_seconds.get() for _ in processes), busy)
 
 
-def pgbench(server_url: str, clients: int, seconds: int) -> tuple[float, str]:
-    """pgbench's tps (without the initial connection time) with `clients` clients, and the
-    command that ran it."""
-    program = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-    with scratch_database(server_url, "pgbench_bench") as url:
+class Pgbench:
+    """pgbench against a scratch database of its own, initialized once (`pgbench -i -s 1`)."""
+
+    def __init__(self, url: str, clients: int, seconds: int) -> None:
+        self.program = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
         target = make_url(url)
-        connection = [
+        self.connection = [
             "-h",
             target.host or "127.0.0.1",
             "-p",
             str(target.port or 5432),
             "-U",
             target.username or "postgres",
+            target.database or "",
         ]
-        database = target.database or ""
+        self.options = ["-c", str(clients), "-j", "2", "-T", str(seconds)]
         subprocess.run(
-            [program, *connection, "-i", "-s", "1", "-q", database], check=True, capture_output=True
+            [self.program, "-i", "-s", "1", "-q", *self.connection], check=True, capture_output=True
         )
-        options = ["-c", str(clients), "-j", "2", "-T", str(seconds)]
+
+    @property
+    def command(self) -> str:
+        return " ".join(["pgbench", *self.options])
+
+    def tps(self) -> float:
+        """Transactions per second of its built-in TPC-B-like script, without the initial
+        connection time."""
         run = subprocess.run(
-            [program, *connection, *options, database], check=True, capture_output=True, text=True
+            [self.program, *self.options, *self.connection],
+            check=True,
+            capture_output=True,
+            text=True,
         )
-    found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout)
-    if found is None:
-        raise SystemExit(f"no tps in pgbench's output:\n{run.stdout}")
-    return float(found.group(1)), " ".join(["pgbench", *options])
+        found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout)
+        if found is None:
+            raise SystemExit(f"no tps in pgbench's output:\n{run.stdout}")
+        return float(found.group(1))
 
 
 def _load() -> str:
@@ -296,9 +309,10 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="processes the clients run in"
     )
-    parser.add_argument("-n", type=int, default=4000, help="bookings to make")
+    parser.add_argument("-n", type=int, default=4000, help="bookings to make in each round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of bookings, then pgbench")
     parser.add_argument("--sites", type=int, default=10, help="stations the bookings go to")
-    parser.add_argument("--seconds", type=int, default=10, help="pgbench's run")
+    parser.add_argument("--seconds", type=int, default=10, help="pgbench's run in each round")
     args = parser.parse_args()
     if not args.url or not args.url.startswith("postgresql"):
         parser.error("give a PostgreSQL server: --url or IMMUNIS_TEST_POSTGRES_URL")
@@ -307,30 +321,43 @@ def main() -> None:
     print(f"load average before (1, 5, 15 min): {_load()}; {os.cpu_count()} cores")
     now = datetime.now().astimezone()
     tomorrow = now.date() + timedelta(days=1)
-    with scratch_database(args.url, "immunis_bench") as url:
+    per_round = args.n + WARM_UP * args.workers
+    with (
+        scratch_database(args.url, "immunis_bench") as url,
+        scratch_database(args.url, "pgbench_bench") as pgbench_url,
+    ):
         upgrade(url)
         engine = make_engine(url)
         bookings = seed(
-            make_sessionmaker(engine), args.sites, args.n + WARM_UP * args.workers, tomorrow, now
+            make_sessionmaker(engine), args.sites, per_round * args.rounds, tomorrow, now
         )
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
         engine.dispose()
-        run = run_workers(url, bookings, args.clients, args.workers, now)
-    rate = args.n / run.seconds
-    print(f"PostgreSQL {version}; {args.n} bookings at {args.sites} stations")
+        pgbench = Pgbench(pgbench_url, args.clients, args.seconds)
+        print(
+            f"PostgreSQL {version}; {args.n} bookings a round at {args.sites} stations, "
+            f"{args.clients} clients in {args.workers} worker process(es); {pgbench.command} "
+            "(TPC-B-like, scale 1)"
+        )
+        ratios = []
+        for number in range(args.rounds):
+            share = bookings[number * per_round : (number + 1) * per_round]
+            run = run_workers(url, share, args.clients, args.workers, now)
+            rate = args.n / run.seconds
+            tps = pgbench.tps()
+            ratios.append(rate / tps)
+            in_workers = run.bench_cpu / args.n * 1000
+            elsewhere = (run.machine_cpu - run.bench_cpu) / args.n * 1000
+            print(
+                f"round {number + 1}: {rate:.0f} bookings/s, pgbench {tps:.0f} tps, ratio "
+                f"{rate / tps:.2f}; CPU per booking {in_workers:.2f} ms in the workers, "
+                f"{elsewhere:.2f} ms elsewhere (PostgreSQL, kernel, other work); busy "
+                f"{run.machine_cpu / run.seconds:.2f} of {os.cpu_count()} cores"
+            )
     print(
-        f"booking.service.book, {args.clients} clients in {args.workers} worker process(es): "
-        f"{run.seconds:.2f} s, {rate:.0f} bookings/s"
+        f"ratio bookings/s : pgbench tps, median of {args.rounds} rounds = "
+        f"{statistics.median(ratios):.2f} (target 0.5)"
     )
-    print(
-        f"CPU per booking: {run.bench_cpu / args.n * 1000:.2f} ms in the workers, "
-        f"{(run.machine_cpu - run.bench_cpu) / args.n * 1000:.2f} ms elsewhere (PostgreSQL, "
-        f"kernel, other work); the machine was busy {run.machine_cpu / run.seconds:.2f} of "
-        f"{os.cpu_count()} cores"
-    )
-    tps, command = pgbench(args.url, args.clients, args.seconds)
-    print(f"{command} (TPC-B-like, scale 1): {tps:.0f} tps")
-    print(f"ratio bookings/s : pgbench tps = {rate / tps:.2f} (target 0.5)")
     print(f"load average after (1, 5, 15 min): {_load()}")
 
 

@@ -1,6 +1,7 @@
-"""A new appointment's writes (booking/placement.py): what they report, and that a booking the
-service then refuses leaves nothing behind. On PostgreSQL they are one call to the function
-booking_place, on SQLite the same steps one by one: every test runs on both."""
+"""A new appointment's database work (booking/placement.py): what it reports, and that a booking
+the service then refuses leaves nothing behind. On PostgreSQL it is one statement (the functions
+registry_person_record and booking_book), on SQLite the same steps one by one: every test runs
+on both."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from immunis.booking.models import Appointment, ClinicSession, VaccineReservation
-from immunis.booking.placement import NewAppointment, Placement, PlaceTaken, place
+from immunis.booking.placement import Intake, NewAppointment, Placement, PlaceTaken, intake
 from immunis.db import new_id
 from immunis.supply import availability
 from immunis.supply import service as supply
@@ -22,7 +23,6 @@ def _new(booking: BookingWorld, clinic_id: str, person_id: str, *vaccines: str) 
         id=new_id(),
         person_id=person_id,
         session_id=clinic_id,
-        site_id=booking.station,
         slot_start=time(8),
         vaccines=tuple(sorted(vaccines)),
         schedule_id="vn",
@@ -31,13 +31,19 @@ def _new(booking: BookingWorld, clinic_id: str, person_id: str, *vaccines: str) 
     )
 
 
-def _place_and_undo(booking: BookingWorld, new: NewAppointment) -> Placement:
-    """Run `place` and roll its transaction back, as the service does when it refuses."""
+def _intake_and_undo(booking: BookingWorld, new: NewAppointment) -> Intake:
+    """Run `intake` and roll its transaction back, as the service does when it refuses."""
     with booking.world.sessions() as session:
         session.begin()
-        placed = place(session, new, TOMORROW)
+        found = intake(session, new)
         session.rollback()
-    return placed
+    return found
+
+
+def _place_and_undo(booking: BookingWorld, new: NewAppointment) -> Placement:
+    found = _intake_and_undo(booking, new)
+    assert found.placement is not None
+    return found.placement
 
 
 def _counters(booking: BookingWorld, clinic_id: str) -> tuple[int, int, int]:
@@ -67,6 +73,37 @@ def test_placing_reports_the_session_the_slot_and_the_stock(booking: BookingWorl
         usable={BCG: 20, HEPB: 3},
     )
     assert _counters(booking, clinic.id) == (1, 1, 1)  # rolled back: nothing of it is left
+
+
+def test_the_intake_reads_the_session_and_the_record(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 3)
+    clinic = booking.plan()
+    baby = booking.baby("An")
+    booking.book(baby, clinic, at="09:00")
+    found = _intake_and_undo(booking, _new(booking, clinic.id, baby, HEPB))
+    assert found.session is not None
+    assert found.session.clinic.site_id == booking.station
+    assert found.session.clinic.day == TOMORROW
+    assert found.session.offered >= {HEPB, BCG}
+    assert found.session.clash == HEPB  # the 09:00 appointment
+    assert found.record is not None
+    assert found.record.birth_date == TODAY - timedelta(days=70)
+    assert found.record.facts.managing_site_id == booking.station
+
+
+def test_nothing_is_written_for_a_session_or_a_person_that_does_not_exist(
+    booking: BookingWorld,
+) -> None:
+    booking.stock("HB1001", 3)
+    clinic = booking.plan()
+    no_session = _intake_and_undo(booking, _new(booking, new_id(), booking.baby("An"), HEPB))
+    assert no_session.session is None
+    assert no_session.placement is None
+    no_person = _intake_and_undo(booking, _new(booking, clinic.id, new_id(), HEPB))
+    assert no_person.session is not None
+    assert no_person.record is None
+    assert no_person.placement is None
+    assert _counters(booking, clinic.id) == (0, 0, 0)
 
 
 def test_a_full_or_closed_session_is_reported_without_taking_anything(
@@ -107,7 +144,7 @@ def test_a_refused_booking_gives_back_its_place_and_its_dose(booking: BookingWor
 
 
 def test_usable_doses_are_released_unexpired_stock_at_the_site(booking: BookingWorld) -> None:
-    """On PostgreSQL this is the function supply_usable_doses, which booking_place also calls;
+    """On PostgreSQL this is the function supply_usable_doses, which booking_book also calls;
     on SQLite, availability.py's own query: the same answers on both."""
     booking.stock("HB-RELEASED", 7)
     booking.stock("HB-SECOND", 4)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, event, func, insert, literal, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
 from immunis.access.policy import Action, Actor, PersonFacts, Role, may, may_act_on_person
@@ -132,9 +133,13 @@ def authenticate(session: Session, token: str, channel: str = "api") -> Actor:
     return actor_for(session, user, channel)
 
 
-# A plain insert, not an ORM object: the log is written often and never read back in the
-# transaction that writes it.
-_APPEND_AUDIT_EVENT = insert(AuditEvent.__table__)
+# Audit events wait in the session until its transaction commits, and are then written in one
+# insert: a use case that reads a record and writes for it pays one statement for its events, not
+# one each. Each event keeps the moment it happened. Events of a savepoint that is rolled back go
+# with it (the importer rejects a bad record that way), as they would had they been written.
+_APPEND_AUDIT_EVENTS = insert(AuditEvent.__table__)
+_PENDING = "immunis.audit.pending"
+_SAVEPOINTS = "immunis.audit.savepoints"
 
 
 def audit(
@@ -148,23 +153,54 @@ def audit(
     outcome: str = "allowed",
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
+    write_now: bool = False,
 ) -> None:
-    """Append one event to the audit log, in the caller's transaction (written at once)."""
-    session.connection().execute(
-        _APPEND_AUDIT_EVENT,
-        {
-            "user_id": actor.user_id if actor else None,
-            "role": actor.role.value if actor else None,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "person_id": person_id,
-            "outcome": outcome,
-            "purpose": purpose,
-            "channel": actor.channel if actor else None,
-            "detail": detail or {},
-        },
-    )
+    """Append one event to the audit log, in the caller's transaction: written when it commits,
+    with the others, or at once with `write_now` (on SQLite that write makes the transaction a
+    writer from its start, as one that reads, then opens savepoints to write, must be)."""
+    row = {
+        "at": datetime.now(UTC),
+        "user_id": actor.user_id if actor else None,
+        "role": actor.role.value if actor else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "person_id": person_id,
+        "outcome": outcome,
+        "purpose": purpose,
+        "channel": actor.channel if actor else None,
+        "detail": detail or {},
+    }
+    if write_now:
+        session.connection().execute(_APPEND_AUDIT_EVENTS, [row])
+    else:
+        session.info.setdefault(_PENDING, []).append(row)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_audit_events(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its events wait for the transaction
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.connection().execute(_APPEND_AUDIT_EVENTS, pending)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINTS, weakref.WeakKeyDictionary())
+        marks[transaction] = len(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_events(session: Session, previous: SessionTransaction) -> None:
+    if not previous.nested:
+        session.info.pop(_PENDING, None)
+        return
+    mark = session.info.get(_SAVEPOINTS, {}).get(previous)
+    if mark is not None:
+        del session.info.get(_PENDING, [])[mark:]
 
 
 def granted_sites(person_id: ColumnElement[str], now: ColumnElement[datetime]) -> ScalarSelect[str]:

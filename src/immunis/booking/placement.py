@@ -1,32 +1,36 @@
-"""A new appointment's writes: a place taken in its session, a dose of each vaccine promised at
-the site, and its rows. This is the booking's critical section, where rows stay locked until
-the transaction ends, so it is kept short.
+"""A new appointment's database work: the session and the person's record read, a place taken
+in the session, a dose of each vaccine promised at the site, the usable stock read, and the
+appointment's rows. Rows stay locked from the place taken to the end of the transaction.
 
-It reports what it found (was there a place, how full the slot was, how many doses are now
-promised, how many the site may give) and leaves the judging to the service, which refuses by
-raising, and so rolls the whole transaction back. On PostgreSQL the writes are one call to the
-function `booking_place` (migration 0010), one round trip that holds the session's row lock for
-the shortest time; on SQLite, whose single writer needs no such care, they are the same steps
-one statement at a time. Both take locks in the order counters.py names: the session, then
-reservations by CVX.
+It reports what it found and leaves the judging to the service (service.book), which refuses by
+raising, and so rolls the whole transaction back: nothing is kept, and nothing read is shown,
+unless every check passes. On PostgreSQL it is one statement: the registry's function
+registry_person_record joined to the booking's booking_book (migrations 0010 and 0011), so a
+booking costs one round trip and the session's row is locked for the shortest time. On SQLite,
+whose single writer needs no such care, the same steps run one statement at a time. Both take
+locks in the order counters.py names: the session, then reservations by CVX.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 
-from sqlalchemy import DateTime, Time, bindparam, func, insert, literal, select
+from sqlalchemy import DateTime, Time, bindparam, func, insert, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
-from immunis.booking import counters
-from immunis.booking.lifecycle import TAKING_A_PLACE, AppointmentStatus
+from immunis.booking import counters, planning
+from immunis.booking.lifecycle import HOLDING_DOSES, TAKING_A_PLACE, AppointmentStatus
 from immunis.booking.models import Appointment, AppointmentVaccine, ClinicSession
+from immunis.registry import service as registry
+from immunis.registry.service import PersonRecord
 from immunis.supply import availability
 
 _TAKING_A_PLACE = sorted(status.value for status in TAKING_A_PLACE)
+_HOLDING_DOSES = sorted(status.value for status in HOLDING_DOSES)
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,37 @@ class NewAppointment:
     id: str
     person_id: str
     session_id: str
-    site_id: str
     slot_start: time
     vaccines: tuple[str, ...]  # CVX codes, sorted: the order reservations are locked in
     schedule_id: str
     booked_by: str
     booked_at: datetime  # UTC
     rescheduled_from: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """A clinic session as a booking reads it, before taking a place in it."""
+
+    id: str
+    site_id: str
+    day: date
+    start_time: time
+    end_time: time
+    slot_minutes: int
+    capacity: int
+    vaccines: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class SessionRead:
+    """The session, the vaccines its site offers now, and the first of the vaccines asked for
+    that the person already holds an active appointment for (other than one being moved)."""
+
+    clinic: SessionFacts
+    offered: frozenset[str]
+    clash: str | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,84 @@ class Placement:
     place: PlaceTaken
     promised: dict[str, int]
     usable: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What booking `NewAppointment` found: no session (nothing read or written besides), or the
+    session and no record (nothing written), or both and the placement."""
+
+    session: SessionRead | None
+    record: PersonRecord | None
+    placement: Placement | None
+
+
+# --- Reading a session -------------------------------------------------------------------------
+
+_SESSION_FOR_BOOKING = select(
+    ClinicSession.id,
+    ClinicSession.site_id,
+    ClinicSession.day,
+    ClinicSession.start_time,
+    ClinicSession.end_time,
+    ClinicSession.slot_minutes,
+    ClinicSession.capacity,
+    ClinicSession.vaccines,
+    ClinicSession.status,
+    planning.offered_cvx_subquery(ClinicSession.site_id).label("offered"),
+    select(AppointmentVaccine.cvx)
+    .join(Appointment, Appointment.id == AppointmentVaccine.appointment_id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.id != bindparam("moving"),
+        Appointment.status.in_(_HOLDING_DOSES),
+        AppointmentVaccine.cvx.in_(bindparam("vaccines", expanding=True)),
+    )
+    .order_by(AppointmentVaccine.cvx)
+    .limit(1)
+    .scalar_subquery()
+    .label("clash"),
+).where(ClinicSession.id == bindparam("session_id"))
+
+
+def _session_facts(row: Any) -> SessionFacts:
+    return SessionFacts(
+        id=row.id,
+        site_id=row.site_id,
+        day=row.day,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        slot_minutes=row.slot_minutes,
+        capacity=row.capacity,
+        vaccines=tuple(row.vaccines),
+        status=row.status,
+    )
+
+
+def read_session(
+    session: Session,
+    session_id: str,
+    person_id: str,
+    vaccines: tuple[str, ...],
+    moving: str | None = None,
+) -> SessionRead | None:
+    """The session to book in, what its site offers and the person's clash, in one query (None
+    when there is no such session)."""
+    row = session.execute(
+        _SESSION_FOR_BOOKING,
+        {
+            "session_id": session_id,
+            "person_id": person_id,
+            "moving": moving or "",
+            "vaccines": list(vaccines),
+        },
+    ).one_or_none()
+    if row is None:
+        return None
+    return SessionRead(_session_facts(row), frozenset((row.offered or "").split()), row.clash)
+
+
+# --- Taking a place and writing the rows -------------------------------------------------------
 
 
 def take_place(session: Session, session_id: str, slot_start: time) -> PlaceTaken:
@@ -110,62 +216,122 @@ def insert_appointment(session: Session, new: NewAppointment) -> None:
     )
 
 
-def place(session: Session, new: NewAppointment, day: date) -> Placement:
-    """Take a place in the session (on `day`) and a dose of each vaccine for `new`, and write its
-    rows when there was a place. The caller judges the report and raises to undo it all."""
-    if session.get_bind().dialect.name == "postgresql":
-        return _place_in_postgresql(session, new)
+def _place(session: Session, new: NewAppointment, clinic: SessionFacts) -> Placement:
     place_taken = take_place(session, new.session_id, new.slot_start)
     if not place_taken.took:
         return Placement(place_taken, {}, {})
     promised = {
-        cvx: counters.change_reservation(session, new.site_id, cvx, 1) for cvx in new.vaccines
+        cvx: counters.change_reservation(session, clinic.site_id, cvx, 1) for cvx in new.vaccines
     }
-    usable = availability.usable_doses_by_cvx(session, new.site_id, list(new.vaccines), day)
+    usable = availability.usable_doses_by_cvx(
+        session, clinic.site_id, list(new.vaccines), clinic.day
+    )
     insert_appointment(session, new)
     return Placement(place_taken, promised, usable)
 
 
-# The call to `booking_place`, built once: it runs on every booking.
+# --- The whole intake --------------------------------------------------------------------------
+
+
+def intake(session: Session, new: NewAppointment) -> Intake:
+    """Read the session and the person's record, then, when both exist, take a place and a dose
+    of each vaccine for `new` and write its rows. The caller judges, and raises to undo it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _intake_in_postgresql(session, new)
+    read = read_session(session, new.session_id, new.person_id, new.vaccines)
+    if read is None:
+        return Intake(None, None, None)
+    record = registry.person_record(session, new.person_id)
+    if record is None:
+        return Intake(read, None, None)
+    return Intake(read, record, _place(session, new, read.clinic))
+
+
 _TEXTS = ARRAY(Text)
-_BOOKING_PLACE = func.booking_place(
-    bindparam("id", type_=Text),
-    bindparam("person_id", type_=Text),
-    bindparam("session_id", type_=Text),
-    bindparam("slot_start", type_=Time),
-    bindparam("site_id", type_=Text),
-    bindparam("vaccines", type_=_TEXTS),
-    bindparam("schedule_id", type_=Text),
-    bindparam("booked_by", type_=Text),
-    bindparam("booked_at", type_=DateTime(timezone=True)),
-    bindparam("rescheduled_from", type_=Text),
-    literal(AppointmentStatus.BOOKED.value, Text),
-    literal(_TAKING_A_PLACE, _TEXTS),
-).table_valued("took", "session_status", "capacity", "slot_taken", "promised", "usable")
-_CALL_BOOKING_PLACE = select(*_BOOKING_PLACE.c)
+# The registry's record, and the booking's work for the person only when there is one (the
+# lateral join passes the record's person id on, so booking_book runs after it, once or never).
+_RECORD = registry.person_record_function(
+    bindparam("person_id", type_=Text), bindparam("now", type_=DateTime(timezone=True))
+)
+_BOOKING = (
+    func.booking_book(
+        bindparam("id", type_=Text),
+        _RECORD.c.person_id,
+        bindparam("session_id", type_=Text),
+        bindparam("slot_start", type_=Time),
+        bindparam("vaccines", type_=_TEXTS),
+        bindparam("schedule_id", type_=Text),
+        bindparam("booked_by", type_=Text),
+        bindparam("booked_at", type_=DateTime(timezone=True)),
+        literal(AppointmentStatus.BOOKED.value, Text),
+        literal(_TAKING_A_PLACE, _TEXTS),
+        literal(_HOLDING_DOSES, _TEXTS),
+    )
+    .table_valued(
+        "site_id",
+        "day",
+        "start_time",
+        "end_time",
+        "slot_minutes",
+        "capacity",
+        "vaccines",
+        "status",
+        "offered",
+        "clash",
+        "took",
+        "capacity_now",
+        "status_now",
+        "slot_taken",
+        "promised",
+        "usable",
+    )
+    .lateral()
+)
+_INTAKE = select(*_RECORD.c, *_BOOKING.c).select_from(_RECORD.outerjoin(_BOOKING, true()))
 
 
-def _place_in_postgresql(session: Session, new: NewAppointment) -> Placement:
+def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
     row = session.execute(
-        _CALL_BOOKING_PLACE,
+        _INTAKE,
         {
             "id": new.id,
             "person_id": new.person_id,
             "session_id": new.session_id,
             "slot_start": new.slot_start,
-            "site_id": new.site_id,
             "vaccines": list(new.vaccines),
             "schedule_id": new.schedule_id,
             "booked_by": new.booked_by,
             "booked_at": new.booked_at,
-            "rescheduled_from": new.rescheduled_from,
+            "now": datetime.now(UTC),  # access grants in force, as registry.person_record asks
         },
-    ).one()
-    place_taken = PlaceTaken(row.took, row.session_status, row.capacity, row.slot_taken)
+    ).one_or_none()
+    if row is None:  # no such person: nothing was written; is there such a session?
+        read = read_session(session, new.session_id, new.person_id, new.vaccines)
+        return Intake(read, None, None)
+    record = registry.person_record_from_row(session, row)
+    if row.site_id is None:  # no such session
+        return Intake(None, record, None)
+    read = SessionRead(
+        SessionFacts(
+            id=new.session_id,
+            site_id=row.site_id,
+            day=row.day,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            slot_minutes=row.slot_minutes,
+            capacity=row.capacity,
+            vaccines=tuple(row.vaccines),
+            status=row.status,
+        ),
+        frozenset(row.offered),
+        row.clash[0] if row.clash else None,
+    )
+    place_taken = PlaceTaken(row.took, row.status_now, row.capacity_now, row.slot_taken)
     if not place_taken.took:
-        return Placement(place_taken, {}, {})
-    return Placement(
+        return Intake(read, record, Placement(place_taken, {}, {}))
+    placement = Placement(
         place_taken,
         dict(zip(new.vaccines, row.promised, strict=True)),
         dict(zip(new.vaccines, row.usable, strict=True)),
     )
+    return Intake(read, record, placement)

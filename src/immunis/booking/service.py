@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from immunis.access.policy import Actor
@@ -29,7 +29,7 @@ from immunis.booking.lifecycle import (
     transition_refusal,
 )
 from immunis.booking.models import Appointment, AppointmentVaccine, ClinicSession
-from immunis.booking.placement import NewAppointment, PlaceTaken
+from immunis.booking.placement import NewAppointment, PlaceTaken, SessionFacts, SessionRead
 from immunis.booking.schemas import (
     AppointmentIn,
     AppointmentOut,
@@ -45,6 +45,7 @@ from immunis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from immunis.registry import service as registry
 from immunis.registry import sites
 from immunis.registry.schemas import Identifier, ImmunizationIn, PersonOut
+from immunis.registry.service import PersonRecord
 from immunis.schedule.catalog import SCHEDULE_IDS, load_schedule
 from immunis.schedule.model import normalize_cvx
 from immunis.settings import get_settings
@@ -265,61 +266,21 @@ def _requested(session: Session, appointment: Appointment) -> list[str]:
     )
 
 
-# A session to book in, the vaccines its site offers now, and the first of the vaccines asked for
-# that the person already holds an active appointment for (other than the one being moved).
-_SESSION_FOR_BOOKING = select(
-    ClinicSession,
-    planning.offered_cvx_subquery(ClinicSession.site_id).label("offered"),
-    select(AppointmentVaccine.cvx)
-    .join(Appointment, Appointment.id == AppointmentVaccine.appointment_id)
-    .where(
-        Appointment.person_id == bindparam("person_id"),
-        Appointment.id != bindparam("moving"),
-        Appointment.status.in_([s.value for s in HOLDING_DOSES]),
-        AppointmentVaccine.cvx.in_(bindparam("vaccines", expanding=True)),
-    )
-    .order_by(AppointmentVaccine.cvx)
-    .limit(1)
-    .scalar_subquery()
-    .label("clash"),
-).where(ClinicSession.id == bindparam("session_id"))
-
-
-def _session_for_booking(
-    session: Session, session_id: str, person_id: str, vaccines: list[str], moving: str | None
-) -> tuple[ClinicSession, set[str], str | None]:
-    """The session, the vaccines its site offers now, and the first of `vaccines` the person
-    already holds an active appointment for (other than `moving`), in one query."""
-    row = session.execute(
-        _SESSION_FOR_BOOKING,
-        {
-            "session_id": session_id,
-            "person_id": person_id,
-            "moving": moving or "",
-            "vaccines": vaccines,
-        },
-    ).one_or_none()
-    if row is None:
+def _read_session(
+    session: Session, session_id: str, person_id: str, vaccines: tuple[str, ...], moving: str
+) -> SessionRead:
+    read = placement.read_session(session, session_id, person_id, vaccines, moving)
+    if read is None:
         raise NotFound(f"no clinic session {session_id}")
-    return row.ClinicSession, set((row.offered or "").split()), row.clash
+    return read
 
 
-def _check_bookable(
-    session: Session,
-    actor: Actor,
-    clinic: ClinicSession,
-    offered: set[str],
-    clash: str | None,
-    slot_start: time,
-    vaccines: list[str],
-    person_id: str,
-    schedule_id: str,
-    now: datetime,
+def _check_session(
+    read: SessionRead, slot_start: time, vaccines: tuple[str, ...], schedule_id: str, now: datetime
 ) -> None:
-    """Refuse, saying why, a booking that cannot be made whatever the capacity and stock: the
-    session or slot is closed or over, the vaccines are not given there, the actor may not act
-    for the person, the person is booked for one of them already (`clash`), or the forecast for
-    the session's day says a dose is not due."""
+    """Refuse, saying why, a booking the session cannot take whoever it is for: the session or
+    slot is closed or over, or the vaccines are not given there."""
+    clinic = read.clinic
     if clinic.status != "open":
         raise Conflict(
             f"the session on {clinic.day} at {clinic.start_time:%H:%M} is closed to bookings"
@@ -338,24 +299,36 @@ def _check_bookable(
             f"this session does not give CVX {', '.join(not_here)} "
             f"(it gives CVX {', '.join(clinic.vaccines)})"
         )
-    withdrawn = sorted(set(vaccines) - offered)
+    withdrawn = sorted(set(vaccines) - read.offered)
     if withdrawn:
         raise InvalidInput(f"the site no longer offers CVX {', '.join(withdrawn)}")
     if schedule_id not in SCHEDULE_IDS:
         raise InvalidInput(f"unknown schedule {schedule_id!r}")
+
+
+def _check_person(
+    session: Session,
+    actor: Actor,
+    read: SessionRead,
+    person_id: str,
+    record: PersonRecord | None,
+    vaccines: tuple[str, ...],
+    schedule_id: str,
+) -> None:
+    """Refuse, saying why, a booking for this person: the actor may not act for them (the
+    registry's check, which audits the read), their record was merged, they are booked for one
+    of the vaccines already, or the forecast for the session's day says a dose is not due."""
     schedule = load_schedule(schedule_id)
     groups = sorted({g for cvx in vaccines for g in eligibility.vaccine_groups(schedule, cvx)})
-    # The registry checks here that the actor may act for the person (and audits the read).
-    found = registry.forecast_person(session, actor, person_id, clinic.day, schedule_id, groups)
+    day = read.clinic.day
+    found = registry.forecast_record(session, actor, person_id, record, day, schedule_id, groups)
     if not found.active:
         raise Conflict(f"person {person_id} was merged into {found.merged_into_id}")
-    if clash is not None:
-        _refuse_a_second_booking(session, person_id, clash)
+    if read.clash is not None:
+        _refuse_a_second_booking(session, person_id, read.clash)
     refusals = [
         why
-        for why in (
-            eligibility.refusal(cvx, clinic.day, found.forecast, schedule) for cvx in vaccines
-        )
+        for why in (eligibility.refusal(cvx, day, found.forecast, schedule) for cvx in vaccines)
         if why
     ]
     if refusals:
@@ -377,7 +350,7 @@ def _refuse_a_second_booking(session: Session, person_id: str, cvx: str) -> None
     raise Conflict(f"already booked for CVX {cvx} on {day}: reschedule that appointment")
 
 
-def _refuse_unless_placed(clinic: ClinicSession, slot_start: time, taken: PlaceTaken) -> None:
+def _refuse_unless_placed(clinic: SessionFacts, slot_start: time, taken: PlaceTaken) -> None:
     """Conflict when the session had no place left (or was closed meanwhile), or the slot is
     full: its share of the session's capacity is taken by the people already in it."""
     if not taken.took:
@@ -425,7 +398,7 @@ def _move_reservations(
 
 
 def _booked(
-    session: Session, actor: Actor, clinic: ClinicSession, new: NewAppointment
+    session: Session, actor: Actor, clinic: SessionFacts, new: NewAppointment
 ) -> AppointmentOut:
     """What follows a booking: a citizen's booking lets the site see the record until the day
     after the appointment, when no-shows and late records are done; the audit log."""
@@ -475,41 +448,33 @@ def _booked(
 def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> AppointmentOut:
     """Book a slot for a person and the vaccines asked for: each must be due by the person's
     forecast for that day (or be a services vaccine the schedule does not recommend for them),
-    the slot must have a place, and the site a usable dose not yet promised to anyone else."""
-    vaccines = sorted(data.vaccines)
-    clinic, offered, clash = _session_for_booking(
-        session, data.session_id, data.person_id, vaccines, None
-    )
-    if not policy.may_book_at(actor, clinic.site_id):
-        raise policy.refusal(actor, "book", "appointment", clinic.id, "book at this site")
-    schedule_id = data.schedule or get_settings().default_schedule
-    _check_bookable(
-        session,
-        actor,
-        clinic,
-        offered,
-        clash,
-        data.slot_start,
-        vaccines,
-        data.person_id,
-        schedule_id,
-        now,
-    )
+    the slot must have a place, and the site a usable dose not yet promised to anyone else.
+    The database work comes first (placement.py), then every check in the order docs/booking.md
+    gives; the first that fails refuses, and undoes the work."""
     new = NewAppointment(
         id=new_id(),
         person_id=data.person_id,
-        session_id=clinic.id,
-        site_id=clinic.site_id,
+        session_id=data.session_id,
         slot_start=data.slot_start,
-        vaccines=tuple(vaccines),
-        schedule_id=schedule_id,
+        vaccines=tuple(sorted(data.vaccines)),
+        schedule_id=data.schedule or get_settings().default_schedule,
         booked_by=actor.user_id,
         booked_at=now.astimezone(UTC),
     )
-    placed = placement.place(session, new, clinic.day)
-    _refuse_unless_placed(clinic, data.slot_start, placed.place)
-    promised = {cvx: (total, total - 1) for cvx, total in placed.promised.items()}
-    _refuse_beyond_stock(clinic.day, promised, placed.usable)
+    found = placement.intake(session, new)
+    if found.session is None:
+        raise NotFound(f"no clinic session {data.session_id}")
+    clinic = found.session.clinic
+    if not policy.may_book_at(actor, clinic.site_id):
+        raise policy.refusal(actor, "book", "appointment", clinic.id, "book at this site")
+    _check_session(found.session, new.slot_start, new.vaccines, new.schedule_id, now)
+    _check_person(
+        session, actor, found.session, new.person_id, found.record, new.vaccines, new.schedule_id
+    )
+    assert found.placement is not None  # written whenever the session and the person exist
+    _refuse_unless_placed(clinic, new.slot_start, found.placement.place)
+    promised = {cvx: (total, total - 1) for cvx, total in found.placement.promised.items()}
+    _refuse_beyond_stock(clinic.day, promised, found.placement.usable)
     return _booked(session, actor, clinic, new)
 
 
@@ -623,27 +588,17 @@ def reschedule(
     is booked and the old cancelled, or, when the new slot cannot be had, nothing changes. The
     vaccines are checked against the forecast for the new day."""
     old, old_clinic = _load(session, appointment_id)
-    vaccines = _requested(session, old)
-    clinic, offered, clash = _session_for_booking(
-        session, data.session_id, old.person_id, vaccines, old.id
-    )
+    vaccines = tuple(_requested(session, old))
+    read = _read_session(session, data.session_id, old.person_id, vaccines, old.id)
+    clinic = read.clinic
     for site_id in {old_clinic.site_id, clinic.site_id}:
         if not policy.may_book_at(actor, site_id):
             raise policy.refusal(actor, "book", "appointment", old.id, "book at this site")
     if (clinic.id, data.slot_start) == (old_clinic.id, old.slot_start):
         raise InvalidInput("the appointment is already in that slot")
-    _check_bookable(
-        session,
-        actor,
-        clinic,
-        offered,
-        clash,
-        data.slot_start,
-        vaccines,
-        old.person_id,
-        old.schedule_id,
-        now,
-    )
+    _check_session(read, data.slot_start, vaccines, old.schedule_id, now)
+    record = registry.person_record(session, old.person_id)
+    _check_person(session, actor, read, old.person_id, record, vaccines, old.schedule_id)
     _moved(session, old, AppointmentStatus.CANCELLED, now)
     # Sessions are changed in id order (one lock order); in one session, give back first.
     for session_id, step in sorted([(old_clinic.id, "give back"), (clinic.id, "take")]):
@@ -657,15 +612,14 @@ def reschedule(
         add=[(clinic.site_id, cvx) for cvx in vaccines],
         remove=[(old_clinic.site_id, cvx) for cvx in vaccines],
     )
-    usable = availability.usable_doses_by_cvx(session, clinic.site_id, vaccines, clinic.day)
+    usable = availability.usable_doses_by_cvx(session, clinic.site_id, list(vaccines), clinic.day)
     _refuse_beyond_stock(clinic.day, promised, usable)
     new = NewAppointment(
         id=new_id(),
         person_id=old.person_id,
         session_id=clinic.id,
-        site_id=clinic.site_id,
         slot_start=data.slot_start,
-        vaccines=tuple(vaccines),
+        vaccines=vaccines,
         schedule_id=old.schedule_id,
         booked_by=actor.user_id,
         booked_at=now.astimezone(UTC),

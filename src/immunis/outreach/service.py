@@ -436,9 +436,15 @@ def build_reminders(
     if language not in ("vi", "en"):
         raise InvalidInput(f"language {language!r}: choose vi or en")
     scope = resolve_scope(session, actor, site_code, area_code)
-    # Written (and flushed) first: on SQLite this opens the transaction the savepoints nest in.
-    audit(session, actor, "queue", "reminder", detail={**scope.detail(), **request.detail()})
-    session.flush()
+    # Written first: on SQLite this opens the transaction the savepoints nest in, as a writer.
+    audit(
+        session,
+        actor,
+        "queue",
+        "reminder",
+        detail={**scope.detail(), **request.detail()},
+        write_now=True,
+    )
     report = ReminderReport()
     scan = Scan()
     site_names: dict[str, SiteOut] = {}

@@ -10,8 +10,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Select, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, DateTime, Select, Text, bindparam, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from immunis.access.models import AccessGrant
 from immunis.access.policy import AREA_ROLES, SITE_ROLES, Action, Actor, PersonFacts, Role
@@ -609,8 +610,9 @@ class PersonRecord(NamedTuple):
     observations: tuple[PatientObservation, ...]
 
 
-# The person and a row per dose (or one row with no dose), with the sites granted access now and
-# whether there are observations: what `_person_record` reads, built once.
+# On SQLite: the person and a row per dose (or one row with no dose), with the sites granted
+# access now and whether there are observations. On PostgreSQL the function
+# registry_person_record (migration 0010) answers the same in one row, doses as arrays.
 _PERSON_RECORD = (
     select(
         Person.birth_date,
@@ -641,15 +643,117 @@ _PERSON_RECORD = (
 )
 
 
-def _person_record(session: Session, person_id: str) -> PersonRecord:
+class _Dose(NamedTuple):
+    """A dose as a record read carries it (any status: the access rules count every site)."""
+
+    id: str
+    date_administered: date
+    cvx: str
+    mvx: str | None
+    volume_ml: float | None
+    status: str
+    site_id: str | None
+    recall_action: str | None
+
+
+# The columns of registry_person_record (migration 0010).
+_RECORD_COLUMNS = (
+    "person_id",
+    "birth_date",
+    "sex",
+    "active",
+    "merged_into_id",
+    "managing_site_id",
+    "province_code",
+    "district_code",
+    "commune_code",
+    "granted_sites",
+    "observed",
+    "dose_ids",
+    "dose_dates",
+    "dose_cvx",
+    "dose_mvx",
+    "dose_volumes",
+    "dose_statuses",
+    "dose_sites",
+    "dose_recall_actions",
+)
+
+
+def person_record_function(person_id: Any, now: Any) -> TableValuedAlias:
+    """registry_person_record(person_id, now) for a caller's PostgreSQL statement: one row for a
+    person who exists, none otherwise; `person_record_from_row` reads it."""
+    return func.registry_person_record(person_id, now).table_valued(*_RECORD_COLUMNS)
+
+
+_CALL_PERSON_RECORD = select(
+    *person_record_function(
+        bindparam("person_id", type_=Text), bindparam("now", type_=DateTime(timezone=True))
+    ).c
+)
+
+
+def person_record(session: Session, person_id: str) -> PersonRecord | None:
     """The person, every dose, the sites granted access and whether there are observations, in
-    one query; the observations themselves only for people who have any."""
-    rows = session.execute(_PERSON_RECORD, {"person_id": person_id, "now": datetime.now(UTC)}).all()
+    one query (None when there is no such person); the observations themselves, in a second
+    one, only for people who have any. Read, not authorized: callers authorize with
+    `forecast_record`."""
+    params = {"person_id": person_id, "now": datetime.now(UTC)}
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_CALL_PERSON_RECORD, params).one_or_none()
+        return None if row is None else person_record_from_row(session, row)
+    rows = session.execute(_PERSON_RECORD, params).all()
     if not rows:
-        raise NotFound(f"no person {person_id}")
+        return None
+    doses = [
+        _Dose(
+            row.id,
+            row.date_administered,
+            row.cvx,
+            row.mvx,
+            row.dose_volume_ml,
+            row.status,
+            row.site_id,
+            row.recall_action,
+        )
+        for row in rows
+        if row.id is not None
+    ]
     first = rows[0]
+    return _person_record(
+        session, person_id, first, (first.granted or "").split(), first.observed, doses
+    )
+
+
+def person_record_from_row(session: Session, row: Any) -> PersonRecord:
+    """A record from a row of registry_person_record (its columns, by name)."""
+    doses = [
+        _Dose(*dose)
+        for dose in zip(
+            row.dose_ids or (),
+            row.dose_dates or (),
+            row.dose_cvx or (),
+            row.dose_mvx or (),
+            row.dose_volumes or (),
+            row.dose_statuses or (),
+            row.dose_sites or (),
+            row.dose_recall_actions or (),
+            strict=True,
+        )
+    ]
+    return _person_record(session, row.person_id, row, row.granted_sites, row.observed, doses)
+
+
+def _person_record(
+    session: Session,
+    person_id: str,
+    person: Any,
+    granted: Sequence[str],
+    observed: bool,
+    doses: list[_Dose],
+) -> PersonRecord:
     observations: tuple[PatientObservation, ...] = ()
-    if first.observed:
+    if observed:
         observations = tuple(
             PatientObservation(row.code, row.start_date, row.end_date)
             for row in session.scalars(
@@ -658,27 +762,33 @@ def _person_record(session: Session, person_id: str) -> PersonRecord:
         )
     facts = PersonFacts(
         person_id=person_id,
-        managing_site_id=first.managing_site_id,
-        province_code=first.province_code,
-        district_code=first.district_code,
-        commune_code=first.commune_code,
-        dosed_at_sites=frozenset(row.site_id for row in rows if row.site_id),
-        granted_sites=frozenset((first.granted or "").split()),
+        managing_site_id=person.managing_site_id,
+        province_code=person.province_code,
+        district_code=person.district_code,
+        commune_code=person.commune_code,
+        dosed_at_sites=frozenset(dose.site_id for dose in doses if dose.site_id),
+        granted_sites=frozenset(granted),
     )
-    doses = [
+    completed = [
         AdministeredDose(
-            date_administered=row.date_administered,
-            cvx=row.cvx,
-            mvx=row.mvx,
-            volume_ml=row.dose_volume_ml,
-            condition=DoseCondition.RECALLED if row.recall_action == "revaccinate" else None,
-            id=row.id,
+            date_administered=dose.date_administered,
+            cvx=dose.cvx,
+            mvx=dose.mvx,
+            volume_ml=dose.volume_ml,
+            condition=DoseCondition.RECALLED if dose.recall_action == "revaccinate" else None,
+            id=dose.id,
         )
-        for row in rows
-        if row.id is not None and row.status == "completed"
+        for dose in doses
+        if dose.status == "completed"
     ]
     return PersonRecord(
-        facts, first.birth_date, first.sex, first.active, first.merged_into_id, doses, observations
+        facts,
+        person.birth_date,
+        person.sex,
+        person.active,
+        person.merged_into_id,
+        completed,
+        observations,
     )
 
 
@@ -692,17 +802,20 @@ class PersonForecast(NamedTuple):
     doses: list[AdministeredDose]  # what the forecast's dose indexes point at
 
 
-def forecast_person(
+def forecast_record(
     session: Session,
     actor: Actor,
     person_id: str,
+    record: PersonRecord | None,
     assessment_date: date,
     schedule_id: str,
     vaccine_groups: Sequence[str] | None = None,
 ) -> PersonForecast:
-    """The person's record evaluated and forecast by the engine under a shipped schedule, for
-    every vaccine group or only `vaccine_groups`; authorized as a read of the record, audited."""
-    record = _person_record(session, person_id)
+    """The record `person_record` read (None: no such person), evaluated and forecast by the
+    engine under a shipped schedule, for every vaccine group or only `vaccine_groups`;
+    authorized as a read of the record, audited."""
+    if record is None:
+        raise NotFound(f"no person {person_id}")
     require_person_facts(actor, Action.READ, record.facts)
     if schedule_id not in SCHEDULE_IDS:
         raise InvalidInput(f"unknown schedule {schedule_id!r}")
@@ -715,6 +828,21 @@ def forecast_person(
     answer = forecast(patient, record.doses, assessment_date, schedule, vaccine_groups)
     audit(session, actor, "read", "forecast", person_id=person_id)
     return PersonForecast(person_id, record.active, record.merged_into_id, answer, record.doses)
+
+
+def forecast_person(
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    assessment_date: date,
+    schedule_id: str,
+    vaccine_groups: Sequence[str] | None = None,
+) -> PersonForecast:
+    """`forecast_record` of the person's record, read here."""
+    record = person_record(session, person_id)
+    return forecast_record(
+        session, actor, person_id, record, assessment_date, schedule_id, vaccine_groups
+    )
 
 
 def person_forecast(

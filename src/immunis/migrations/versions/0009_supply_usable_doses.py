@@ -1,5 +1,5 @@
 """Supply: the function `supply_usable_doses`, the doses a site may give of some vaccines on a
-day, for statements running inside PostgreSQL (booking's `booking_place` compares what it has
+day, for statements running inside PostgreSQL (booking's `booking_book` compares what it has
 promised with it, under its locks). supply/availability.py calls it on PostgreSQL too, so the
 rule has one form there; on SQLite, which has no stored functions, availability.py asks the
 same question in SQL of its own.
