@@ -133,9 +133,10 @@ _SESSION_FOR_BOOKING = select(
 ).where(ClinicSession.id == bindparam("session_id"))
 
 
-def _session_facts(row: Any) -> SessionFacts:
+def _session_facts(session_id: str, row: Any) -> SessionFacts:
+    """The session's columns from either database's row."""
     return SessionFacts(
-        id=row.id,
+        id=session_id,
         site_id=row.site_id,
         day=row.day,
         start_time=row.start_time,
@@ -167,7 +168,8 @@ def read_session(
     ).one_or_none()
     if row is None:
         return None
-    return SessionRead(_session_facts(row), frozenset((row.offered or "").split()), row.clash)
+    offered = frozenset((row.offered or "").split())
+    return SessionRead(_session_facts(session_id, row), offered, row.clash)
 
 
 # --- Taking a place and writing the rows -------------------------------------------------------
@@ -312,17 +314,7 @@ def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
     if row.site_id is None:  # no such session
         return Intake(None, record, None)
     read = SessionRead(
-        SessionFacts(
-            id=new.session_id,
-            site_id=row.site_id,
-            day=row.day,
-            start_time=row.start_time,
-            end_time=row.end_time,
-            slot_minutes=row.slot_minutes,
-            capacity=row.capacity,
-            vaccines=tuple(row.vaccines),
-            status=row.status,
-        ),
+        _session_facts(new.session_id, row),
         frozenset(row.offered),
         row.clash[0] if row.clash else None,
     )
