@@ -17,7 +17,7 @@ from immunis.registry.views import router as registry_router
 from immunis.safety.views import router as safety_router
 from immunis.settings import Settings, get_settings
 from immunis.supply.views import router as supply_router
-from immunis.web import pages, problems
+from immunis.web import api_docs, pages, problems
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="immunis",
         version=__version__,
         description="Lifelong immunization records, CDSi forecasting, FHIR R4 and HL7 v2.",
+        # Swagger UI is served from vendored files (web/api_docs.py); ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url)
     app.state.engine = engine
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(education_router)
     problems.register_formatter(app, "/fhir", fhir_error)
     pages.install(app, settings)
+    api_docs.install(app)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

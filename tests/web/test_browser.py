@@ -3,8 +3,8 @@ server started here on 127.0.0.1 (an ephemeral port) over a fresh SQLite databas
 
 A parent books the 2-month doses for her child on her phone, in Vietnamese; the vaccinator
 finds the child, checks him in, has a lot that is not released refused, records the doses; the
-parent's record then shows them. An officer finds the child on the reminder list. Screenshots of
-each step go to artifacts/screenshots/.
+parent's record then shows them. An officer finds the child on the reminder list. The API docs
+render from the app's own files. Screenshots of each step go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -229,3 +229,17 @@ def test_an_officer_opens_the_reminder_list_and_finds_a_child_due(
     due_soon = page.locator("#reminder-results table[aria-labelledby='due-soon']")
     expect(due_soon.get_by_role("link", name="Trần Minh Khôi")).to_be_visible()
     shot(page, "11-officer-reminders")
+
+
+def test_the_api_docs_show_the_operations_from_the_apps_own_files(
+    browser: Browser, site: tuple[str, WebWorld]
+) -> None:
+    base, _ = site
+    page = browser.new_context(**DESKTOP).new_page()  # type: ignore[arg-type]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{base}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/health")).to_be_visible()
+    expect(page.get_by_role("heading", name="meta")).to_be_visible()
+    shot(page, "12-api-docs")
+    assert [url for url in requested if not url.startswith(base)] == []

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from immunis.analytics import charts
 from tests.web.site import TODAY, WebWorld, csrf_of
 
 
@@ -112,3 +117,35 @@ def test_the_map_is_described_in_vietnamese(web: WebWorld) -> None:
     question = {"cohort": (TODAY - timedelta(days=75)).year, "by": "province"}
     results = officer.get("/coverage/results", params=question).text
     assert "Bản đồ các tỉnh tô màu theo tỷ lệ tiêm DTP3" in results
+
+
+def test_a_vietnamese_officer_gets_every_chart(web: WebWorld) -> None:
+    officer = web.client("national_officer", language="vi")
+    question = {"cohort": (TODAY - timedelta(days=75)).year, "by": "province"}
+    for kind in ("coverage", "dropout", "map"):
+        chart = officer.get("/coverage/chart.png", params={**question, "kind": kind})
+        assert chart.status_code == 200, kind
+        assert chart.headers["content-type"] == "image/png"
+        assert chart.content.startswith(b"\x89PNG")
+
+
+def test_the_charts_are_drawn_with_the_visitors_words_and_numbers(
+    web: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[charts.ChartLabels] = []
+    draw_map = charts.province_map
+
+    def province_map(*arguments: Any) -> Path:
+        handed.append(arguments[-1])
+        return draw_map(*arguments)
+
+    monkeypatch.setattr(charts, "province_map", province_map)
+    officer = web.client("national_officer", language="vi")
+    cohort = (TODAY - timedelta(days=75)).year
+    question = {"cohort": cohort, "by": "province", "kind": "map"}
+    assert officer.get("/coverage/chart.png", params=question).status_code == 200
+    [labels] = handed
+    title = labels.map_title % {"indicator": "DTP3", "cohort": cohort}
+    assert title == f"Tỷ lệ tiêm DTP3 theo tỉnh, trẻ sinh năm {cohort}"
+    assert labels.coverage_axis == "tỷ lệ tiêm chủng (%)"
+    assert labels.number(1234.5) == "1.234,5"

@@ -67,3 +67,9 @@ def format_number(value: float | int | None, language: str, digits: int = 0) -> 
         return "—"
     pattern = "#,##0" + (("." + "0" * digits) if digits else "")
     return format_decimal(value, pattern, locale=_FORMAT_LOCALES[language])
+
+
+def format_figure(value: float, language: str) -> str:
+    """A figure with the decimals it has, up to three, as the language writes it: "0,5" in
+    Vietnamese, "0.5" in English (a chart's axis and tiles)."""
+    return format_decimal(value, "#,##0.###", locale=_FORMAT_LOCALES[language])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Response
@@ -18,6 +19,7 @@ from immunis.analytics import service as analytics
 from immunis.analytics.coverage import CoverageResult
 from immunis.analytics.indicators import shipped_indicators
 from immunis.analytics.provinces import province_tiles
+from immunis.web import i18n
 from immunis.web.pages.base import Page, PageRoute, Visit
 from immunis.web.pages.forms import Form
 from immunis.web.pages.navigation import OFFICER_ROLES
@@ -120,13 +122,28 @@ def coverage_results(page: Visit, cohort: str = "", by: str = "") -> Response:
     )
 
 
-def _draw(kind: str, result: CoverageResult, cohort: int, path: Path) -> None:
+def _chart_labels(page: Page) -> charts.ChartLabels:
+    """The charts' words in the visitor's language, and their figures as that language writes
+    them."""
+    return charts.ChartLabels(
+        coverage_title=page.gettext("Coverage, birth cohort %(cohort)s"),
+        coverage_axis=page.gettext("coverage (%)"),
+        dropout_title=page.gettext("Drop-out rates, birth cohort %(cohort)s"),
+        dropout_axis=page.gettext("drop-out (%)"),
+        map_title=page.gettext("%(indicator)s coverage by province, birth cohort %(cohort)s"),
+        number=partial(i18n.format_figure, language=page.language),
+    )
+
+
+def _draw(
+    kind: str, result: CoverageResult, cohort: int, path: Path, labels: charts.ChartLabels
+) -> None:
     if kind == "dropout":
-        charts.dropout_chart(result.summary, cohort, path)
+        charts.dropout_chart(result.summary, cohort, path, labels)
     elif kind == "map":
-        charts.province_map(result.coverage, cohort, MAPPED, path)
+        charts.province_map(result.coverage, cohort, MAPPED, path, labels)
     else:
-        charts.coverage_bars(result.coverage, cohort, CHARTED, path)
+        charts.coverage_bars(result.coverage, cohort, CHARTED, path, labels)
 
 
 @router.get("/coverage/chart.png")
@@ -142,5 +159,5 @@ def coverage_chart(page: Visit, cohort: str = "", by: str = "", kind: str = "cov
     result = _compute(page, actor, question)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "chart.png"
-        _draw(kind, result, question.cohort, path)
+        _draw(kind, result, question.cohort, path, _chart_labels(page))
         return Response(path.read_bytes(), media_type="image/png")
