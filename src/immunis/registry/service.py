@@ -449,7 +449,8 @@ def update_immunization(
     status: ImmunizationStatus = "completed",
 ) -> ImmunizationOut:
     """Replace a recorded dose's details, or mark it entered in error. A dose stays with its
-    person: `person_id` must be the one it was recorded for."""
+    person: `person_id` must be the one it was recorded for. A dose taken from stock goes back
+    to it when marked entered in error, and comes out again when restored to completed."""
     row = _load_immunization(session, immunization_id)
     person = _load(session, row.person_id)
     require_person(session, actor, Action.RECORD_DOSE, person)
@@ -479,12 +480,23 @@ def update_immunization(
     row.site_id = data.site_id
     row.performer = data.performer
     row.source = data.source
+    was_in_error = row.status == "entered-in-error"
     row.status = status
     row.external_system = data.external_id.system if data.external_id else None
     row.external_value = data.external_id.value if data.external_id else None
     session.flush()
+    _settle_stock(session, actor, row, was_in_error)
     audit(session, actor, "update", "immunization", row.id, person_id=person.id)
     return immunization_out(row)
+
+
+def _settle_stock(session: Session, actor: Actor, row: Immunization, was_in_error: bool) -> None:
+    """Each dose that stands consumes stock once: one marked entered in error gives its dose
+    back (again is harmless), one restored to completed takes it again."""
+    if row.status == "entered-in-error":
+        supply.return_dose(session, actor, row.id)
+    elif was_in_error:
+        supply.take_dose_again(session, actor, row.id, row.date_administered)
 
 
 def _cvx_spellings(cvx: str) -> set[str]:

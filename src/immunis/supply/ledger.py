@@ -10,6 +10,7 @@ class MovementKind(StrEnum):
     DISPATCH = "dispatch"  # out of a store, towards another (a transfer)
     ARRIVAL = "arrival"  # into a store, from another (the same transfer)
     ADMINISTERED = "administered"  # one dose given to a person
+    RETURNED = "returned"  # a dose given on a record later marked entered in error, back in stock
     WASTED = "wasted"
     ADJUSTMENT = "adjustment"  # a physical count differs from the books
 

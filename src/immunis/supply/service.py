@@ -1,5 +1,6 @@
 """The supply room's use cases: vaccine lots and their release, the stock ledger, transfers down
-the cold chain, multi-dose vials, the check of a lot before a dose, and the recall of a lot.
+the cold chain, multi-dose vials, the check of a lot before a dose, the dose given back when its
+record is marked entered in error, and the recall of a lot.
 
 Each function runs inside the caller's transaction, checks the actor's right to act, and writes
 what it changed to the audit log. Quantities are doses, never vials.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -864,16 +866,26 @@ def consume_dose(
 ) -> None:
     """Take the dose of a just-recorded immunization out of the site's stock. From a multi-dose
     lot the dose comes from the vial already open, or a new vial is opened (and any vial whose
-    time is up is discarded first). `at` is when the dose was given (default: now). Recording
-    the same immunization again takes nothing more."""
+    time is up is discarded first). `at` is when the dose was given (default: now). An
+    immunization that holds its dose already (taken and not returned) takes nothing more."""
     _require_stock_at(session, actor, site_id)
-    already = session.scalars(
-        select(StockMovement.id).where(StockMovement.immunization_id == immunization_id)
-    ).first()
-    if already is not None:
-        return
-    at = _utc(at or utcnow())
     balance = _locked_balance(session, lot.id, site_id)
+    # Read under the balance's lock: two requests for one immunization cannot both take a dose.
+    if _doses_held(_dose_movements(session, immunization_id)):
+        return
+    _take_dose(session, actor, balance, lot, immunization_id, on_date, _utc(at or utcnow()))
+
+
+def _take_dose(
+    session: Session,
+    actor: Actor,
+    balance: StockBalance,
+    lot: VaccineLot,
+    immunization_id: str,
+    on_date: date,
+    at: datetime,
+) -> None:
+    """One dose out of the (locked) balance; from a multi-dose lot, out of the vial in use."""
     if lot.doses_per_vial == 1:
         _withdraw(
             session,
@@ -949,3 +961,144 @@ def close_expired_vials(session: Session, now: datetime) -> int:
             closed += 1
     session.flush()
     return closed
+
+
+# --- Correcting a dose's record ------------------------------------------------------------------
+
+# The reason written on a returned dose's ledger line.
+ENTERED_IN_ERROR = "entered-in-error"
+
+
+class _DoseStock(NamedTuple):
+    """Where an immunization's dose was taken from: its last `administered` line, the (locked)
+    balance of that lot at that site, the lot, and every ledger line of the immunization."""
+
+    given: StockMovement
+    balance: StockBalance
+    lot: VaccineLot
+    movements: list[StockMovement]
+
+
+def _dose_movements(session: Session, immunization_id: str) -> list[StockMovement]:
+    return list(
+        session.scalars(
+            select(StockMovement)
+            .where(StockMovement.immunization_id == immunization_id)
+            .order_by(StockMovement.id)
+        )
+    )
+
+
+def _doses_held(movements: list[StockMovement]) -> int:
+    """Doses an immunization has out of stock: taken, less returned (0 or 1)."""
+    counted = (MovementKind.ADMINISTERED, MovementKind.RETURNED)
+    return -sum(m.quantity for m in movements if m.kind in counted)
+
+
+def _doses_written_off(movements: list[StockMovement]) -> int:
+    """Returned doses of an immunization that no open vial could take back (0 or 1)."""
+    return -sum(m.quantity for m in movements if m.kind == MovementKind.WASTED)
+
+
+def _stock_of_dose(
+    session: Session, actor: Actor, immunization_id: str, *, held: int
+) -> _DoseStock | None:
+    """The stock an immunization's dose came from, locked, if the immunization holds `held`
+    doses of it (checked again under the lock); None when it does not, or never took a dose
+    from stock (then no right to keep stock is needed: nothing will change)."""
+    movements = _dose_movements(session, immunization_id)
+    given = next((m for m in reversed(movements) if m.kind == MovementKind.ADMINISTERED), None)
+    if given is None or _doses_held(movements) != held:
+        return None
+    _require_stock_at(session, actor, given.site_id)
+    balance = _locked_balance(session, given.lot_id, given.site_id)
+    movements = _dose_movements(session, immunization_id)
+    if _doses_held(movements) != held:
+        return None
+    return _DoseStock(given, balance, _load_lot(session, given.lot_id), movements)
+
+
+def return_dose(session: Session, actor: Actor, immunization_id: str) -> None:
+    """Give back to stock the dose an immunization took, now that its record is marked entered
+    in error: a `returned` line, dated like the dose it reverses. A dose of a multi-dose lot goes
+    back into a vial of that lot open at the site and still usable; when there is none, it cannot
+    come back, so it is written off as wasted with its vial and the balance stays as it was.
+    An immunization holding no dose from stock (reported, given where stock is kept elsewhere,
+    or returned already) changes nothing."""
+    found = _stock_of_dose(session, actor, immunization_id, held=1)
+    if found is None:
+        return
+    given, balance, lot, _ = found
+    _post(
+        session,
+        actor,
+        balance,
+        MovementKind.RETURNED,
+        1,
+        given.occurred_on,
+        immunization_id=immunization_id,
+        reason=ENTERED_IN_ERROR,
+    )
+    if lot.doses_per_vial > 1 and not _back_into_open_vial(session, balance, lot, utcnow()):
+        _post(
+            session,
+            actor,
+            balance,
+            MovementKind.WASTED,
+            -1,
+            given.occurred_on,
+            immunization_id=immunization_id,
+            reason=WastageReason.OPENED_VIAL_DISCARDED.value,
+            note="entered in error after its vial was closed: the dose went with the vial",
+        )
+
+
+def _back_into_open_vial(
+    session: Session, balance: StockBalance, lot: VaccineLot, now: datetime
+) -> bool:
+    """Put one dose back into a vial of the lot open at the site, usable now and not full;
+    vials whose time is up are discarded first. False when no vial can take it."""
+    for vial in _open_vials(session, lot.id, balance.site_id):
+        if _utc(vial.discard_after) <= now:
+            _discard(session, vial, balance, now)
+        elif vial.doses_left < lot.doses_per_vial:
+            vial.doses_left += 1
+            return True
+    return False
+
+
+def take_dose_again(session: Session, actor: Actor, immunization_id: str, on_date: date) -> None:
+    """Take out of stock again the dose of an immunization restored to completed after being
+    marked entered in error: from the lot and site it was first taken from, as `consume_dose`
+    does (a multi-dose vial open now, or one opened). A returned dose that was written off with
+    its vial is not taken from another vial: the write-off is reversed (it was given after all)
+    and the dose counted as administered. An immunization that holds its dose already, or never
+    took one from stock, changes nothing."""
+    found = _stock_of_dose(session, actor, immunization_id, held=0)
+    if found is None:
+        return
+    given, balance, lot, movements = found
+    if not _doses_written_off(movements):
+        _take_dose(session, actor, balance, lot, immunization_id, on_date, utcnow())
+        return
+    _post(
+        session,
+        actor,
+        balance,
+        MovementKind.WASTED,
+        1,
+        given.occurred_on,
+        immunization_id=immunization_id,
+        reason=WastageReason.OPENED_VIAL_DISCARDED.value,
+        note="restored to completed: the dose written off was given after all",
+    )
+    _withdraw(
+        session,
+        actor,
+        balance,
+        lot,
+        MovementKind.ADMINISTERED,
+        1,
+        on_date,
+        immunization_id=immunization_id,
+    )
