@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from immunis.access.models import AuditEvent
+from immunis.access.service import audit, take_pending_audit_events
 from immunis.booking.models import Appointment, ClinicSession, VaccineReservation
 from immunis.booking.placement import Intake, NewAppointment, Placement, PlaceTaken, intake
 from immunis.db import new_id
@@ -163,3 +165,72 @@ def test_usable_doses_are_released_unexpired_stock_at_the_site(booking: BookingW
     assert usable(TOMORROW, HEPB, BCG, "18") == {HEPB: 11, BCG: 20}
     assert usable(TODAY, "08") == {HEPB: 61}  # the expiring lot still counts today
     assert usable(TODAY + timedelta(days=400), HEPB) == {}
+
+
+def _log_of(booking: BookingWorld, person_id: str) -> list[tuple[str, str, str | None, str]]:
+    with booking.world.sessions() as session:
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.role)
+            .where(AuditEvent.person_id == person_id)
+            .order_by(AuditEvent.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_a_booking_logs_the_forecast_read_and_the_appointment(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 2)
+    clinic = booking.plan()
+    baby = booking.baby("An")
+    before = _log_of(booking, baby)
+    booked = booking.book(baby, clinic, who="vaccinator")
+    with booking.world.sessions() as session:
+        detail = session.scalar(
+            select(AuditEvent.detail).where(
+                AuditEvent.entity_id == booked.id, AuditEvent.action == "create"
+            )
+        )
+    assert _log_of(booking, baby)[len(before) :] == [
+        ("read", "forecast", None, "vaccinator"),
+        ("create", "appointment", booked.id, "vaccinator"),
+    ]
+    assert detail == {"session_id": clinic.id, "slot_start": "08:00:00", "cvx": [HEPB]}
+
+
+def test_a_refused_booking_leaves_no_log_of_it(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 1)
+    clinic = booking.plan()
+    booking.book(booking.baby("An"), clinic)
+    baby = booking.baby("Bình")
+    before = _log_of(booking, baby)
+    refused = booking.world.client.post(
+        "/api/booking/appointments",
+        json={
+            "person_id": baby,
+            "session_id": clinic.id,
+            "slot_start": "09:00",
+            "vaccines": [HEPB],
+            "schedule": "vn",
+        },
+        headers=booking.world.headers("vaccinator"),
+    )
+    assert refused.status_code == 409  # the one dose is promised to An
+    assert _log_of(booking, baby) == before
+
+
+def test_on_postgresql_the_intake_statement_writes_the_waiting_log(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 2)
+    clinic = booking.plan()
+    baby = booking.baby("An")
+    vaccinator = booking.supply.actor("vaccinator")
+    with booking.world.sessions() as session, session.begin():
+        audit(session, vaccinator, "read", "forecast", person_id=baby)
+        intake(session, _new(booking, clinic.id, baby, HEPB))
+        written = session.scalar(
+            select(func.count()).where(AuditEvent.person_id == baby, AuditEvent.action == "read")
+        )
+        waiting = take_pending_audit_events(session)
+        session.rollback()
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    # One statement on PostgreSQL: the event is in the table already, none waits for the commit.
+    # SQLite takes the steps one by one, and the event waits for the commit as every event does.
+    assert (written, len(waiting)) == ((1, 0) if on_postgresql else (0, 1))

@@ -8,7 +8,19 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, event, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    ScalarSelect,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, SessionTransaction
 
 from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
@@ -175,6 +187,48 @@ def audit(
         session.connection().execute(_APPEND_AUDIT_EVENTS, [row])
     else:
         session.info.setdefault(_PENDING, []).append(row)
+
+
+# A use case whose transaction is one statement and the commit (the booking) saves the round trip
+# of the insert: it takes the waiting events (`take_pending_audit_events`) and its statement
+# writes them too, on PostgreSQL, with `APPEND_AUDIT_EVENTS_FROM_JSON` as a CTE, the events in
+# the parameter AUDIT_EVENTS (`audit_events_json`). They are still in the caller's transaction,
+# so they stand or fall with it.
+AUDIT_EVENTS = "audit_events"
+_EVENT_COLUMNS = (
+    "at",
+    "user_id",
+    "role",
+    "action",
+    "entity_type",
+    "entity_id",
+    "person_id",
+    "outcome",
+    "purpose",
+    "channel",
+    "detail",
+)
+_EVENTS_FROM_JSON = func.jsonb_populate_recordset(
+    literal_column(f"NULL::{AuditEvent.__tablename__}"), bindparam(AUDIT_EVENTS, type_=JSONB)
+).table_valued(*_EVENT_COLUMNS)
+APPEND_AUDIT_EVENTS_FROM_JSON: Insert = insert(AuditEvent.__table__).from_select(
+    _EVENT_COLUMNS, select(*(_EVENTS_FROM_JSON.c[name] for name in _EVENT_COLUMNS))
+)
+
+
+def take_pending_audit_events(session: Session) -> list[dict[str, Any]]:
+    """The events waiting for the commit, taken out for the caller's statement to write. None
+    are taken inside a savepoint: rolling it back would take back with the statement's rows the
+    events of the transaction outside it."""
+    if session.in_nested_transaction():
+        return []
+    taken: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    return taken
+
+
+def audit_events_json(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as the AUDIT_EVENTS parameter carries them (moments in ISO 8601, with offset)."""
+    return [{**row, "at": row["at"].isoformat()} for row in events]
 
 
 @event.listens_for(Session, "before_commit")

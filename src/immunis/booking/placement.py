@@ -5,8 +5,9 @@ appointment's rows. Rows stay locked from the place taken to the end of the tran
 It reports what it found and leaves the judging to the service (service.book), which refuses by
 raising, and so rolls the whole transaction back: nothing is kept, and nothing read is shown,
 unless every check passes. On PostgreSQL it is one statement: the registry's function
-registry_person_record joined to the booking's booking_book (migrations 0010 and 0011), so a
-booking costs one round trip and the session's row is locked for the shortest time. On SQLite,
+registry_person_record joined to the booking's booking_book (migrations 0010 and 0011), which
+also writes the audit events waiting for the commit, so a booking's transaction is one round
+trip and the commit, and the session's row is locked for the shortest time. On SQLite,
 whose single writer needs no such care, the same steps run one statement at a time. Both take
 locks in the order counters.py names: the session, then reservations by CVX.
 """
@@ -22,6 +23,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from immunis.access.service import (
+    APPEND_AUDIT_EVENTS_FROM_JSON,
+    AUDIT_EVENTS,
+    audit_events_json,
+    take_pending_audit_events,
+)
 from immunis.booking import counters, planning
 from immunis.booking.lifecycle import HOLDING_DOSES, TAKING_A_PLACE, AppointmentStatus
 from immunis.booking.models import Appointment, AppointmentVaccine, ClinicSession
@@ -289,24 +296,29 @@ _BOOKING = (
     )
     .lateral()
 )
-_INTAKE = select(*_RECORD.c, *_BOOKING.c).select_from(_RECORD.outerjoin(_BOOKING, true()))
+# The audit events waiting for the commit ride along (access.service says how), so that the
+# transaction is this statement and the commit.
+_INTAKE = (
+    select(*_RECORD.c, *_BOOKING.c)
+    .select_from(_RECORD.outerjoin(_BOOKING, true()))
+    .add_cte(APPEND_AUDIT_EVENTS_FROM_JSON.cte("logged"))
+)
 
 
 def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
-    row = session.execute(
-        _INTAKE,
-        {
-            "id": new.id,
-            "person_id": new.person_id,
-            "session_id": new.session_id,
-            "slot_start": new.slot_start,
-            "vaccines": list(new.vaccines),
-            "schedule_id": new.schedule_id,
-            "booked_by": new.booked_by,
-            "booked_at": new.booked_at,
-            "now": datetime.now(UTC),  # access grants in force, as registry.person_record asks
-        },
-    ).one_or_none()
+    params = {
+        "id": new.id,
+        "person_id": new.person_id,
+        "session_id": new.session_id,
+        "slot_start": new.slot_start,
+        "vaccines": list(new.vaccines),
+        "schedule_id": new.schedule_id,
+        "booked_by": new.booked_by,
+        "booked_at": new.booked_at,
+        "now": datetime.now(UTC),  # access grants in force, as registry.person_record asks
+        AUDIT_EVENTS: audit_events_json(take_pending_audit_events(session)),
+    }
+    row = session.execute(_INTAKE, params).one_or_none()
     if row is None:  # no such person: nothing was written; is there such a session?
         read = read_session(session, new.session_id, new.person_id, new.vaccines)
         return Intake(read, None, None)

@@ -314,14 +314,19 @@ def _check_person(
     record: PersonRecord | None,
     vaccines: tuple[str, ...],
     schedule_id: str,
+    *,
+    audited: bool = False,
 ) -> None:
     """Refuse, saying why, a booking for this person: the actor may not act for them (the
-    registry's check, which audits the read), their record was merged, they are booked for one
-    of the vaccines already, or the forecast for the session's day says a dose is not due."""
+    registry's check, which audits the read unless the caller has), their record was merged,
+    they are booked for one of the vaccines already, or the forecast for the session's day says
+    a dose is not due."""
     schedule = load_schedule(schedule_id)
     groups = sorted({g for cvx in vaccines for g in eligibility.vaccine_groups(schedule, cvx)})
     day = read.clinic.day
-    found = registry.forecast_record(session, actor, person_id, record, day, schedule_id, groups)
+    found = registry.forecast_record(
+        session, actor, person_id, record, day, schedule_id, groups, audited=audited
+    )
     if not found.active:
         raise Conflict(f"person {person_id} was merged into {found.merged_into_id}")
     if read.clash is not None:
@@ -397,11 +402,27 @@ def _move_reservations(
     return promised
 
 
+def _audit_booked(session: Session, actor: Actor, new: NewAppointment) -> None:
+    audit(
+        session,
+        actor,
+        "create",
+        "appointment",
+        new.id,
+        person_id=new.person_id,
+        detail={
+            "session_id": new.session_id,
+            "slot_start": new.slot_start.isoformat(),
+            "cvx": list(new.vaccines),
+        },
+    )
+
+
 def _booked(
     session: Session, actor: Actor, clinic: SessionFacts, new: NewAppointment
 ) -> AppointmentOut:
-    """What follows a booking: a citizen's booking lets the site see the record until the day
-    after the appointment, when no-shows and late records are done; the audit log."""
+    """What follows a booking (its log is the caller's): a citizen's booking lets the site see
+    the record until the day after the appointment, when no-shows and late records are done."""
     if not policy.works_at(actor, clinic.site_id):
         grant_site_access_until(
             session,
@@ -411,19 +432,6 @@ def _booked(
             "booked an appointment",
             wall_clock(clinic.day + timedelta(days=2), time()),
         )
-    audit(
-        session,
-        actor,
-        "create",
-        "appointment",
-        new.id,
-        person_id=new.person_id,
-        detail={
-            "session_id": clinic.id,
-            "slot_start": new.slot_start.isoformat(),
-            "cvx": list(new.vaccines),
-        },
-    )
     return AppointmentOut(
         id=new.id,
         person_id=new.person_id,
@@ -461,6 +469,11 @@ def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> 
         booked_by=actor.user_id,
         booked_at=now.astimezone(UTC),
     )
+    # The log of the booking, made first so that on PostgreSQL the booking's one statement
+    # writes it with the appointment's rows (placement.py): the forecast read to check it, and
+    # the appointment. Whatever refuses the booking below takes them back with the rest.
+    audit(session, actor, "read", "forecast", person_id=new.person_id)
+    _audit_booked(session, actor, new)
     found = placement.intake(session, new)
     if found.session is None:
         raise NotFound(f"no clinic session {data.session_id}")
@@ -469,7 +482,14 @@ def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> 
         raise policy.refusal(actor, "book", "appointment", clinic.id, "book at this site")
     _check_session(found.session, new.slot_start, new.vaccines, new.schedule_id, now)
     _check_person(
-        session, actor, found.session, new.person_id, found.record, new.vaccines, new.schedule_id
+        session,
+        actor,
+        found.session,
+        new.person_id,
+        found.record,
+        new.vaccines,
+        new.schedule_id,
+        audited=True,
     )
     assert found.placement is not None  # written whenever the session and the person exist
     _refuse_unless_placed(clinic, new.slot_start, found.placement.place)
@@ -626,6 +646,7 @@ def reschedule(
         rescheduled_from=old.id,
     )
     placement.insert_appointment(session, new)
+    _audit_booked(session, actor, new)
     return _booked(session, actor, clinic, new)
 
 

@@ -449,8 +449,12 @@ def update_immunization(
     status: ImmunizationStatus = "completed",
 ) -> ImmunizationOut:
     """Replace a recorded dose's details, or mark it entered in error. A dose stays with its
-    person: `person_id` must be the one it was recorded for. A dose taken from stock goes back
-    to it when marked entered in error, and comes out again when restored to completed."""
+    person: `person_id` must be the one it was recorded for, and at its site unless `data` names
+    another. A dose taken from stock goes back to it when marked entered in error, and comes out
+    again when restored to completed; corrected to another lot or site, it goes back to the one
+    it was taken from and comes out of the new one, which must be a lot that may be given there
+    (as when a dose is recorded). Other corrections check no lot again: a lot quarantined since
+    the dose was given does not stop its record being put right."""
     row = _load_immunization(session, immunization_id)
     person = _load(session, row.person_id)
     require_person(session, actor, Action.RECORD_DOSE, person)
@@ -459,7 +463,8 @@ def update_immunization(
     if not person.active:
         raise Conflict(f"person {person.id} was merged into {person.merged_into_id}")
     _check_dose(person, data)
-    _check_site(session, data.site_id)
+    site_id = data.site_id or row.site_id
+    _check_site(session, site_id)
     if data.external_id is not None:
         clash = session.scalars(
             select(Immunization.id).where(
@@ -470,6 +475,13 @@ def update_immunization(
         ).first()
         if clash:
             raise Conflict("that immunization identifier belongs to another dose")
+    was_in_error = row.status == "entered-in-error"
+    moved = _stock_source(row.source, row.cvx, row.mvx, row.lot_number, row.site_id) != (
+        _stock_source(data.source, data.cvx, data.mvx, data.lot_number, site_id)
+    )
+    lot = None
+    if moved and status == "completed":
+        lot = _lot_for_administered_dose(session, data, site_id)
     row.date_administered = data.date_administered
     row.cvx = data.cvx
     row.mvx = data.mvx
@@ -477,26 +489,37 @@ def update_immunization(
     row.lot_number = data.lot_number
     row.expiration_date = data.expiration_date
     row.dose_volume_ml = data.dose_volume_ml
-    row.site_id = data.site_id
+    row.site_id = site_id
     row.performer = data.performer
     row.source = data.source
-    was_in_error = row.status == "entered-in-error"
     row.status = status
     row.external_system = data.external_id.system if data.external_id else None
     row.external_value = data.external_id.value if data.external_id else None
     session.flush()
-    _settle_stock(session, actor, row, was_in_error)
+    if status == "entered-in-error":
+        supply.return_dose(session, actor, row.id)  # again is harmless
+    elif moved:
+        supply.return_dose(session, actor, row.id, reason=supply.CORRECTED)
+        if lot is not None and site_id is not None:
+            supply.consume_dose(session, actor, site_id, lot, row.id, data.date_administered)
+    elif was_in_error:
+        supply.take_dose_again(session, actor, row.id, row.date_administered)
     audit(session, actor, "update", "immunization", row.id, person_id=person.id)
     return immunization_out(row)
 
 
-def _settle_stock(session: Session, actor: Actor, row: Immunization, was_in_error: bool) -> None:
-    """Each dose that stands consumes stock once: one marked entered in error gives its dose
-    back (again is harmless), one restored to completed takes it again."""
-    if row.status == "entered-in-error":
-        supply.return_dose(session, actor, row.id)
-    elif was_in_error:
-        supply.take_dose_again(session, actor, row.id, row.date_administered)
+def _stock_source(
+    source: str, cvx: str, mvx: str | None, lot_number: str | None, site_id: str | None
+) -> tuple[str, str, str, str, str | None]:
+    """What decides the stock a dose comes from, as lots are matched (case and outer spaces of a
+    lot number typed by hand do not count)."""
+    return (
+        source,
+        normalize_cvx(cvx),
+        (mvx or "").upper(),
+        (lot_number or "").strip().upper(),
+        site_id,
+    )
 
 
 def _cvx_spellings(cvx: str) -> set[str]:
@@ -822,10 +845,13 @@ def forecast_record(
     assessment_date: date,
     schedule_id: str,
     vaccine_groups: Sequence[str] | None = None,
+    *,
+    audited: bool = False,
 ) -> PersonForecast:
     """The record `person_record` read (None: no such person), evaluated and forecast by the
     engine under a shipped schedule, for every vaccine group or only `vaccine_groups`;
-    authorized as a read of the record, audited."""
+    authorized as a read of the record, and audited (unless `audited`: the caller has logged
+    the read itself)."""
     if record is None:
         raise NotFound(f"no person {person_id}")
     require_person_facts(actor, Action.READ, record.facts)
@@ -838,7 +864,8 @@ def forecast_record(
     )
     schedule = load_schedule(schedule_id)
     answer = forecast(patient, record.doses, assessment_date, schedule, vaccine_groups)
-    audit(session, actor, "read", "forecast", person_id=person_id)
+    if not audited:
+        audit(session, actor, "read", "forecast", person_id=person_id)
     return PersonForecast(person_id, record.active, record.merged_into_id, answer, record.doses)
 
 

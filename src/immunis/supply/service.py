@@ -965,8 +965,10 @@ def close_expired_vials(session: Session, now: datetime) -> int:
 
 # --- Correcting a dose's record ------------------------------------------------------------------
 
-# The reason written on a returned dose's ledger line.
+# The reasons written on a returned dose's ledger line: its record marked entered in error, or
+# corrected to another lot or site (the dose then comes out of that one).
 ENTERED_IN_ERROR = "entered-in-error"
+CORRECTED = "corrected"
 
 
 class _DoseStock(NamedTuple):
@@ -1018,11 +1020,14 @@ def _stock_of_dose(
     return _DoseStock(given, balance, _load_lot(session, given.lot_id), movements)
 
 
-def return_dose(session: Session, actor: Actor, immunization_id: str) -> None:
+def return_dose(
+    session: Session, actor: Actor, immunization_id: str, *, reason: str = ENTERED_IN_ERROR
+) -> None:
     """Give back to stock the dose an immunization took, now that its record is marked entered
-    in error: a `returned` line, dated like the dose it reverses. A dose of a multi-dose lot goes
-    back into a vial of that lot open at the site and still usable; when there is none, it cannot
-    come back, so it is written off as wasted with its vial and the balance stays as it was.
+    in error (or corrected to another lot or site: `reason`): a `returned` line, dated like the
+    dose it reverses. A dose of a multi-dose lot goes back into a vial of that lot open at the
+    site and still usable; when there is none, it cannot come back, so it is written off as
+    wasted with its vial and the balance stays as it was.
     An immunization holding no dose from stock (reported, given where stock is kept elsewhere,
     or returned already) changes nothing."""
     found = _stock_of_dose(session, actor, immunization_id, held=1)
@@ -1037,7 +1042,7 @@ def return_dose(session: Session, actor: Actor, immunization_id: str) -> None:
         1,
         given.occurred_on,
         immunization_id=immunization_id,
-        reason=ENTERED_IN_ERROR,
+        reason=reason,
     )
     if lot.doses_per_vial > 1 and not _back_into_open_vial(session, balance, lot, utcnow()):
         _post(
@@ -1049,7 +1054,7 @@ def return_dose(session: Session, actor: Actor, immunization_id: str) -> None:
             given.occurred_on,
             immunization_id=immunization_id,
             reason=WastageReason.OPENED_VIAL_DISCARDED.value,
-            note="entered in error after its vial was closed: the dose went with the vial",
+            note=f"{reason} after its vial was closed: the dose went with the vial",
         )
 
 
