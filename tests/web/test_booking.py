@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from immunis.supply import service as supply
+from immunis.supply.release import ReleaseStatus
 from tests.web.site import WebWorld, csrf_of
 
 
@@ -126,3 +128,26 @@ def test_a_lot_that_may_not_be_used_is_refused_at_the_appointment(web: WebWorld)
     assert answer.status_code == 422
     assert "waiting for release" in answer.text
     assert 'value="penta02"' in answer.text
+
+
+def test_the_day_list_warns_when_the_stock_no_longer_covers_the_people_booked(
+    web: WebWorld,
+) -> None:
+    _book(web)
+    vaccinator = web.client("vaccinator")
+    assert "Not enough" not in vaccinator.get("/clinic/today").text
+    # The laboratory holds the only pentavalent lot back after the booking was made.
+    web.run(
+        "lab",
+        supply.set_release_status,
+        web.lots["PENTA01"],
+        ReleaseStatus.QUARANTINED,
+        "cold chain",
+    )
+    day = vaccinator.get("/clinic/today").text
+    assert 'id="shortfall-198"' in day
+    assert "from today on: 1. Usable doses in stock today: 0. Appointments without a dose: 1" in day
+    assert "No dose in stock" in day
+    assert 'id="shortfall-178"' not in day  # the polio lot still covers the booking
+    vietnamese = web.client("vaccinator", language="vi").get("/clinic/today").text
+    assert "Không còn liều trong kho" in vietnamese

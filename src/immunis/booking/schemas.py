@@ -148,3 +148,23 @@ class DayListEntry(BaseModel):
 
     appointment: AppointmentOut
     person: PersonOut | None
+
+
+class DoseShort(BaseModel):
+    """A booked appointment that the site's usable stock no longer covers."""
+
+    appointment_id: str
+    day: date
+    slot_start: time
+
+
+class StockShortfall(BaseModel):
+    """A vaccine whose doses promised to a site's booked appointments exceed its usable stock
+    (released, unexpired doses on hand on each appointment's day): doses given without an
+    appointment, wasted, or of a lot blocked since the bookings were made took them. The
+    appointments not covered are the last ones in the order of the day, the slot and booking."""
+
+    cvx: str
+    promised: int  # doses held by booked and checked-in appointments from today on
+    usable_today: int
+    not_covered: list[DoseShort]

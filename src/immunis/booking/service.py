@@ -35,9 +35,11 @@ from immunis.booking.schemas import (
     AppointmentOut,
     DayListEntry,
     DoseGiven,
+    DoseShort,
     DosesIn,
     RescheduleIn,
     SlotOut,
+    StockShortfall,
 )
 from immunis.booking.slots import places_per_slot, slot_end, slot_starts, spare_vial_doses
 from immunis.db import new_id
@@ -547,6 +549,83 @@ def day_list(session: Session, actor: Actor, site_id: str, day: date) -> list[Da
             person = None
         entries.append(DayListEntry(appointment=out, person=person))
     return entries
+
+
+def stock_shortfalls(
+    session: Session, actor: Actor, site_id: str, today: date
+) -> list[StockShortfall]:
+    """For the site's staff: each vaccine whose usable stock no longer covers the doses its
+    booked appointments from `today` on hold, with the appointments left without one. Bookings
+    never promise more than the stock (`book`), but a dose given without an appointment takes
+    from the same shelf, and so do wastage and a lot quarantined or recalled meanwhile: the
+    staff can then ask for stock, or reschedule the people named here. Appointments are served
+    in the order of their day, slot and booking, each from the stock usable on its day."""
+    if not policy.works_at(actor, site_id):
+        raise policy.refusal(actor, "read", "appointment", site_id, "see this site's stock")
+    rows = session.execute(
+        select(
+            AppointmentVaccine.cvx,
+            Appointment.id,
+            ClinicSession.day,
+            Appointment.slot_start,
+        )
+        .join(Appointment, Appointment.id == AppointmentVaccine.appointment_id)
+        .join(ClinicSession, ClinicSession.id == Appointment.session_id)
+        .where(
+            ClinicSession.site_id == site_id,
+            ClinicSession.day >= today,
+            Appointment.status.in_([s.value for s in HOLDING_DOSES]),
+        )
+        .order_by(
+            AppointmentVaccine.cvx,
+            ClinicSession.day,
+            Appointment.slot_start,
+            Appointment.booked_at,
+            Appointment.id,
+        )
+    )
+    holding: dict[str, list[tuple[str, date, time]]] = defaultdict(list)
+    for cvx, appointment_id, day, slot_start in rows:
+        holding[cvx].append((appointment_id, day, slot_start))
+    shortfalls = []
+    for cvx, appointments in holding.items():
+        usable = {
+            day: availability.usable_doses(session, site_id, cvx, day)
+            for day in sorted({day for _, day, _ in appointments} | {today})
+        }
+        not_covered = [
+            DoseShort(appointment_id=appointment_id, day=day, slot_start=slot_start)
+            for (appointment_id, day, slot_start), covered in zip(
+                appointments, _covered(appointments, usable), strict=True
+            )
+            if not covered
+        ]
+        if not_covered:
+            shortfalls.append(
+                StockShortfall(
+                    cvx=cvx,
+                    promised=len(appointments),
+                    usable_today=usable[today],
+                    not_covered=not_covered,
+                )
+            )
+    return shortfalls
+
+
+def _covered(appointments: list[tuple[str, date, time]], usable: dict[date, int]) -> list[bool]:
+    """Whether each appointment, in order (by day first), gets a dose when the stock goes to
+    them in that order and a dose usable on a day is usable on every day before it. The first k
+    can all be served when, for every day d among theirs, those of them on d or later are at
+    most the doses usable on d (Hall's condition): k <= usable(d) + appointments before d."""
+    covered = []
+    most = len(appointments)  # how many of them, from the first, can be served
+    day_before = None
+    for index, (_, day, _) in enumerate(appointments):
+        if day != day_before:
+            day_before = day
+            most = min(most, usable[day] + index)
+        covered.append(index < most)
+    return covered
 
 
 # The moment an appointment reached a status is kept in its own column.

@@ -21,6 +21,7 @@ from immunis.booking.schemas import (
     SessionIn,
     SessionOut,
     SlotOut,
+    StockShortfall,
     WeeklyHours,
 )
 from immunis.db import utcnow
@@ -169,3 +170,11 @@ def day_list(
     """The site's appointments on a day (default today), for its staff."""
     with context.transaction() as session:
         return service.day_list(session, context.actor, site_id, day or local_day(utcnow()))
+
+
+@router.get("/sites/{site_id}/stock-shortfalls")
+def stock_shortfalls(site_id: str, context: ApiContext) -> list[StockShortfall]:
+    """The vaccines whose usable stock at the site no longer covers its booked appointments from
+    today on, with the appointments left without a dose (for its staff)."""
+    with context.transaction() as session:
+        return service.stock_shortfalls(session, context.actor, site_id, local_day(utcnow()))

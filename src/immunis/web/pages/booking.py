@@ -283,6 +283,7 @@ def _render_day(page: Page, actor: Actor, form: Form | None = None, status: int 
     site_id = actor.site_id or ""
     with page.transaction() as session:
         entries = booking.day_list(session, actor, site_id, today)
+        shortfalls = booking.stock_shortfalls(session, actor, site_id, today)
         suggested = {}
         for entry in entries:
             for cvx in entry.appointment.vaccines:
@@ -299,8 +300,13 @@ def _render_day(page: Page, actor: Actor, form: Form | None = None, status: int 
         title=page.gettext("Appointments today"),
         today=today,
         entries=entries,
+        shortfalls=shortfalls,
+        without_dose={
+            short.appointment_id for shortfall in shortfalls for short in shortfall.not_covered
+        },
         names={
-            cvx: cvx_name(cvx, page.language, page.settings.default_schedule) for cvx in suggested
+            cvx: cvx_name(cvx, page.language, page.settings.default_schedule)
+            for cvx in {*suggested, *(shortfall.cvx for shortfall in shortfalls)}
         },
         suggested=suggested,
         values=form.values if form else {},
