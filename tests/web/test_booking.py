@@ -147,7 +147,7 @@ def test_the_day_list_warns_when_the_stock_no_longer_covers_the_people_booked(
     day = vaccinator.get("/clinic/today").text
     assert 'id="shortfall-198"' in day
     assert "from today on: 1. Usable doses in stock today: 0. Appointments without a dose: 1" in day
-    assert "No dose in stock" in day
+    assert "No dose in stock: Combination vaccine for diphtheria" in day
     assert 'id="shortfall-178"' not in day  # the polio lot still covers the booking
     vietnamese = web.client("vaccinator", language="vi").get("/clinic/today").text
-    assert "Không còn liều trong kho" in vietnamese
+    assert "Không còn liều trong kho: " in vietnamese

@@ -14,7 +14,14 @@ from immunis.access.policy import SITE_ROLES, Actor, Role
 from immunis.booking import planning
 from immunis.booking import service as booking
 from immunis.booking.lifecycle import AppointmentStatus
-from immunis.booking.schemas import AppointmentIn, AppointmentOut, DoseGiven, DosesIn, RescheduleIn
+from immunis.booking.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    DoseGiven,
+    DosesIn,
+    RescheduleIn,
+    StockShortfall,
+)
 from immunis.education.series import preferred_cvx, series_dose
 from immunis.errors import Conflict, InvalidInput, NotFound
 from immunis.registry import service as registry
@@ -278,6 +285,15 @@ def cancel(appointment_id: str, page: Visit) -> Response:
 # --- The vaccinator's day -----------------------------------------------------------------------
 
 
+def _without_dose(shortfalls: list[StockShortfall]) -> dict[str, list[str]]:
+    """The vaccines each appointment has no dose of in stock, by appointment id."""
+    missing: dict[str, list[str]] = {}
+    for shortfall in shortfalls:
+        for short in shortfall.not_covered:
+            missing.setdefault(short.appointment_id, []).append(shortfall.cvx)
+    return missing
+
+
 def _render_day(page: Page, actor: Actor, form: Form | None = None, status: int = 200) -> Response:
     today = date.today()
     site_id = actor.site_id or ""
@@ -301,9 +317,7 @@ def _render_day(page: Page, actor: Actor, form: Form | None = None, status: int 
         today=today,
         entries=entries,
         shortfalls=shortfalls,
-        without_dose={
-            short.appointment_id for shortfall in shortfalls for short in shortfall.not_covered
-        },
+        without_dose=_without_dose(shortfalls),
         names={
             cvx: cvx_name(cvx, page.language, page.settings.default_schedule)
             for cvx in {*suggested, *(shortfall.cvx for shortfall in shortfalls)}
