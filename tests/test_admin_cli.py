@@ -4,7 +4,6 @@ tokens that then work on the API, serve, and the demo as the embedded default pr
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,15 +12,13 @@ import pytest
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from immunis.app import create_app
 from immunis.cli import app
 from immunis.migrate import alembic_config
 from immunis.settings import Settings
-from tests.conftest import BACKENDS, postgres_url
+from tests.conftest import BACKENDS, scratch_postgres_database
 
 runner = CliRunner()
 
@@ -41,14 +38,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"immunis_e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_url()).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("immunis_e") as url:
+        yield url
 
 
 def add_site(url: str, code: str = "HN-BADINH-01") -> None:

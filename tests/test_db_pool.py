@@ -5,28 +5,21 @@ pooled is replaced."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, exc, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from immunis.db import make_engine
-from tests.conftest import postgres_url
+from tests.conftest import scratch_postgres_database
 
 
 @pytest.fixture
 def server_url() -> Iterator[str]:
     """An empty database of its own on the test server (no tables needed)."""
-    name = f"immunis_pool_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_url()).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("immunis_pool") as url:
+        yield url
 
 
 def _backend_pid(engine: Engine) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from httpx import Response
 from sqlalchemy import func, select
 
 from immunis.access.models import AuditEvent
@@ -46,6 +47,21 @@ def _place_and_undo(booking: BookingWorld, new: NewAppointment) -> Placement:
     found = _intake_and_undo(booking, new)
     assert found.placement is not None
     return found.placement
+
+
+def _book_over_http(booking: BookingWorld, person_id: str, clinic_id: str, who: str) -> Response:
+    """Book hepatitis B at 09:00 through the JSON API, as `who`."""
+    return booking.world.client.post(
+        "/api/booking/appointments",
+        json={
+            "person_id": person_id,
+            "session_id": clinic_id,
+            "slot_start": "09:00",
+            "vaccines": [HEPB],
+            "schedule": "vn",
+        },
+        headers=booking.world.headers(who),
+    )
 
 
 def _counters(booking: BookingWorld, clinic_id: str) -> tuple[int, int, int]:
@@ -130,17 +146,7 @@ def test_a_refused_booking_gives_back_its_place_and_its_dose(booking: BookingWor
     booking.stock("HB1001", 1)
     clinic = booking.plan()
     booking.book(booking.baby("An"), clinic)
-    refused = booking.world.client.post(
-        "/api/booking/appointments",
-        json={
-            "person_id": booking.baby("Bình"),
-            "session_id": clinic.id,
-            "slot_start": "09:00",
-            "vaccines": [HEPB],
-            "schedule": "vn",
-        },
-        headers=booking.world.headers("citizen"),
-    )
+    refused = _book_over_http(booking, booking.baby("Bình"), clinic.id, "citizen")
     assert refused.status_code == 409  # the one dose is promised to An
     assert _counters(booking, clinic.id) == (1, 1, 1)
 
@@ -202,17 +208,7 @@ def test_a_refused_booking_leaves_no_log_of_it(booking: BookingWorld) -> None:
     booking.book(booking.baby("An"), clinic)
     baby = booking.baby("Bình")
     before = _log_of(booking, baby)
-    refused = booking.world.client.post(
-        "/api/booking/appointments",
-        json={
-            "person_id": baby,
-            "session_id": clinic.id,
-            "slot_start": "09:00",
-            "vaccines": [HEPB],
-            "schedule": "vn",
-        },
-        headers=booking.world.headers("vaccinator"),
-    )
+    refused = _book_over_http(booking, baby, clinic.id, "vaccinator")
     assert refused.status_code == 409  # the one dose is promised to An
     assert _log_of(booking, baby) == before
 
