@@ -2,6 +2,7 @@
 
     python bench/booking.py [--url POSTGRESQL_URL] [--clients 8] [--workers 2] [-n 4000]
                             [--rounds 3] [--sites 10] [--seconds 10]
+                            [--booked-by vaccinator|parent]
 
 Makes a scratch database on the server at --url (default IMMUNIS_TEST_POSTGRES_URL), migrates
 it, and drops it at the end. It holds --sites stations, each open all day, offering hepatitis B
@@ -9,7 +10,9 @@ it, and drops it at the end. It holds --sites stations, each open all day, offer
 spread over the stations. In each round, --clients clients, each with its own connection and a
 transaction per booking, book -n babies through `booking.service.book` (the forecast checked,
 the session's place and the station's dose taken, the appointment written and audited), each at
-their own station, round its slots. The clients are threads shared out over --workers processes,
+their own station, round its slots: booked by the station's vaccinator, or with --booked-by
+parent by each baby's mother signed in as a citizen (her booking also writes the grant that lets
+the station see the baby's record). The clients are threads shared out over --workers processes,
 as a server runs its application in worker processes (uvicorn --workers); --workers 1 puts them
 all in one interpreter, behind its one lock.
 
@@ -58,12 +61,13 @@ from immunis.db import make_engine, make_sessionmaker, transaction
 from immunis.migrate import upgrade
 from immunis.registry import service as registry
 from immunis.registry import sites
-from immunis.registry.schemas import PersonIn, SiteIn
+from immunis.registry.schemas import GuardianLink, PersonIn, SiteIn
 from immunis.supply import service as supply
 from immunis.supply.release import ReleaseStatus
 from immunis.supply.schemas import LotIn, ReceiptIn
 
 HEPB = "8"
+MOTHERS = date(1996, 5, 1)  # the mothers' birth date, when parents book
 WARM_UP = 20  # bookings first made untimed, one by one: schedules loaded, statements cached
 SLOT_MINUTES = 10
 
@@ -83,14 +87,29 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _user(session: Session, username: str, role: Role, site_id: str | None = None) -> Actor:
-    return actor_for(session, create_user(session, username=username, role=role, site_id=site_id))
+def _user(
+    session: Session,
+    username: str,
+    role: Role,
+    site_id: str | None = None,
+    person_id: str | None = None,
+) -> Actor:
+    user = create_user(session, username=username, role=role, site_id=site_id, person_id=person_id)
+    session.flush()
+    return actor_for(session, user)
 
 
 def seed(
-    sessions: sessionmaker[Session], site_count: int, babies: int, tomorrow: date, now: datetime
+    sessions: sessionmaker[Session],
+    site_count: int,
+    babies: int,
+    tomorrow: date,
+    now: datetime,
+    booked_by: str = "vaccinator",
 ) -> list[tuple[Actor, AppointmentIn]]:
-    """The stations, their stock and sessions, and the babies; one booking to make per baby."""
+    """The stations, their stock and sessions, and the babies; one booking to make per baby, by
+    the station's vaccinator or (`booked_by="parent"`) by the baby's mother, signed in as a
+    citizen: her bookings also let the station see the baby's record (an access grant)."""
     per_site = math.ceil(babies / site_count)
     with transaction(sessions) as session:
         lab = _user(session, "bench-lab", Role.LAB)
@@ -142,11 +161,29 @@ def seed(
         with transaction(sessions) as session:
             for number in range(first, min(first + 500, babies)):
                 vaccinator, clinic_id, starts = stations[number % site_count]
+                guardians = []
+                if booked_by == "parent":
+                    mother = registry.create_person(
+                        session,
+                        vaccinator,
+                        PersonIn(family_name="Lê", given_name=f"Mẹ {number}", birth_date=MOTHERS),
+                    )
+                    guardians = [GuardianLink(guardian_id=mother.id, relationship="mother")]
                 baby = registry.create_person(
                     session,
                     vaccinator,
-                    PersonIn(family_name="Lê", given_name=f"Bé {number}", birth_date=born),
+                    PersonIn(
+                        family_name="Lê",
+                        given_name=f"Bé {number}",
+                        birth_date=born,
+                        guardians=guardians,
+                    ),
                 )
+                booker = vaccinator
+                if booked_by == "parent":
+                    booker = _user(
+                        session, f"bench-mother-{number}", Role.CITIZEN, person_id=mother.id
+                    )
                 slot = starts[number // site_count % len(starts)]
                 data = AppointmentIn(
                     person_id=baby.id,
@@ -155,7 +192,7 @@ def seed(
                     vaccines=[HEPB],
                     schedule="vn",
                 )
-                bookings.append((vaccinator, data))
+                bookings.append((booker, data))
     return bookings
 
 
@@ -313,6 +350,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of bookings, then pgbench")
     parser.add_argument("--sites", type=int, default=10, help="stations the bookings go to")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench's run in each round")
+    parser.add_argument(
+        "--booked-by",
+        choices=["vaccinator", "parent"],
+        default="vaccinator",
+        help="who books: the station's vaccinator, or the baby's mother online",
+    )
     args = parser.parse_args()
     if not args.url or not args.url.startswith("postgresql"):
         parser.error("give a PostgreSQL server: --url or IMMUNIS_TEST_POSTGRES_URL")
@@ -329,13 +372,19 @@ def main() -> None:
         upgrade(url)
         engine = make_engine(url)
         bookings = seed(
-            make_sessionmaker(engine), args.sites, per_round * args.rounds, tomorrow, now
+            make_sessionmaker(engine),
+            args.sites,
+            per_round * args.rounds,
+            tomorrow,
+            now,
+            args.booked_by,
         )
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
         engine.dispose()
         pgbench = Pgbench(pgbench_url, args.clients, args.seconds)
         print(
-            f"PostgreSQL {version}; {args.n} bookings a round at {args.sites} stations, "
+            f"PostgreSQL {version}; {args.n} bookings a round by {args.booked_by}s at "
+            f"{args.sites} stations, "
             f"{args.clients} clients in {args.workers} worker process(es); {pgbench.command} "
             "(TPC-B-like, scale 1)"
         )

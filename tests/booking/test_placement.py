@@ -5,13 +5,17 @@ on both."""
 
 from __future__ import annotations
 
+import time as clock
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from httpx import Response
 from sqlalchemy import func, select
 
-from immunis.access.models import AuditEvent
+from immunis.access.models import AccessGrant, AuditEvent
 from immunis.access.service import audit, take_pending_audit_events
+from immunis.booking.clock import wall_clock
 from immunis.booking.models import Appointment, ClinicSession, VaccineReservation
 from immunis.booking.placement import Intake, NewAppointment, Placement, PlaceTaken, intake
 from immunis.db import new_id
@@ -230,3 +234,50 @@ def test_on_postgresql_the_intake_statement_writes_the_waiting_log(booking: Book
     # One statement on PostgreSQL: the event is in the table already, none waits for the commit.
     # SQLite takes the steps one by one, and the event waits for the commit as every event does.
     assert (written, len(waiting)) == ((1, 0) if on_postgresql else (0, 1))
+
+
+def _grants(booking: BookingWorld, person_id: str) -> list[tuple[str, str, datetime]]:
+    with booking.world.sessions() as session:
+        rows = session.execute(
+            select(AccessGrant.site_id, AccessGrant.reason, AccessGrant.expires_at).where(
+                AccessGrant.person_id == person_id
+            )
+        )
+        return [
+            (site, reason, expires.replace(tzinfo=expires.tzinfo or UTC))
+            for site, reason, expires in rows
+        ]
+
+
+@pytest.fixture(params=["UTC", "Asia/Ho_Chi_Minh"])
+def sites_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The server's (so the sites') time zone for one test."""
+    monkeypatch.setenv("TZ", request.param)
+    clock.tzset()
+    yield request.param
+    monkeypatch.undo()
+    clock.tzset()
+
+
+def test_a_parents_booking_lets_the_station_see_the_record_until_the_day_after(
+    booking: BookingWorld, sites_zone: str
+) -> None:
+    booking.stock("HB1001", 2)
+    clinic = booking.plan()
+    baby = booking.baby("An")
+    assert _grants(booking, baby) == []
+    booking.book(baby, clinic, who="citizen")
+    until = wall_clock(clinic.day + timedelta(days=2), time())
+    assert _grants(booking, baby) == [(booking.station, "booked an appointment", until)]
+
+
+def test_a_vaccinators_booking_or_a_refused_one_grants_nothing(booking: BookingWorld) -> None:
+    booking.stock("HB1001", 1)
+    clinic = booking.plan()
+    staff_booked = booking.baby("An")
+    booking.book(staff_booked, clinic, who="vaccinator")
+    assert _grants(booking, staff_booked) == []
+    refused = booking.baby("Bình")
+    answer = _book_over_http(booking, refused, clinic.id, "citizen")
+    assert answer.status_code == 409  # the one dose is promised to An
+    assert _grants(booking, refused) == []

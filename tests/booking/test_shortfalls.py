@@ -73,7 +73,10 @@ def test_a_lot_held_back_after_the_bookings_leaves_them_without_a_dose(
 ) -> None:
     lot_id = booking.stock("HB1001", 2)
     clinic = booking.plan()
-    booked = [booking.book(booking.baby(name), clinic) for name in ("An", "Bình")]
+    booked = [
+        booking.book(booking.baby(name), clinic, at=at)
+        for name, at in (("An", "08:00"), ("Bình", "08:30"))
+    ]
     booking.supply.run(
         supply.set_release_status,
         booking.supply.actor("lab"),

@@ -12,6 +12,8 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     ScalarSelect,
+    String,
+    Subquery,
     bindparam,
     event,
     func,
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from immunis.access.models import AccessGrant, ApiToken, AuditEvent, User
 from immunis.access.policy import Action, Actor, PersonFacts, Role, may, may_act_on_person
+from immunis.db import new_id
 from immunis.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from immunis.registry.models import Guardianship, Immunization, Person, Site
 
@@ -347,13 +350,40 @@ def grant_site_access_until(
     expires_at: datetime,
 ) -> None:
     """Let a site see a person's record until `expires_at`, granted by the actor: a citizen who
-    booked an appointment there for themselves or a dependant."""
-    session.add(
-        AccessGrant(
-            person_id=person_id,
-            site_id=site_id,
-            granted_by=actor.user_id,
-            reason=reason,
-            expires_at=expires_at.astimezone(UTC),
-        )
+    booked an appointment there for themselves or a dependant. Written at once, by one insert
+    (no object for the session to track and flush: this is on the booking's path)."""
+    session.execute(
+        _GRANT,
+        {
+            "id": new_id(),
+            "person_id": person_id,
+            "site_id": site_id,
+            "granted_by": actor.user_id,
+            "reason": reason,
+            "expires_at": expires_at.astimezone(UTC),
+        },
     )
+
+
+_GRANT = insert(AccessGrant.__table__)
+
+
+def grant_site_access_from(rows: Subquery) -> Insert:
+    """The insert of a grant for each row of `rows` (columns person_id, site_id, expires_at, in
+    UTC), for a caller's statement that learns the site as it runs (the booking's): granted by
+    the parameter GRANTED_BY for the reason GRANT_REASON, with the id GRANT_ID (so for one row
+    at most), as `grant_site_access_until` grants."""
+    return insert(AccessGrant.__table__).from_select(
+        ["id", "person_id", "site_id", "granted_by", "reason", "expires_at"],
+        select(
+            bindparam(GRANT_ID, type_=String),
+            rows.c.person_id,
+            rows.c.site_id,
+            bindparam(GRANTED_BY, type_=String),
+            bindparam(GRANT_REASON, type_=String),
+            rows.c.expires_at,
+        ),
+    )
+
+
+GRANT_ID, GRANTED_BY, GRANT_REASON = "grant_id", "granted_by", "grant_reason"

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import DateTime, Time, bindparam, func, insert, literal, select, true
+from sqlalchemy import (
+    DateTime,
+    Interval,
+    Time,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
@@ -26,16 +37,23 @@ from sqlalchemy.types import Text
 from immunis.access.service import (
     APPEND_AUDIT_EVENTS_FROM_JSON,
     AUDIT_EVENTS,
+    GRANT_ID,
+    GRANT_REASON,
+    GRANTED_BY,
     audit_events_json,
+    grant_site_access_from,
     take_pending_audit_events,
 )
 from immunis.booking import counters, planning
 from immunis.booking.lifecycle import HOLDING_DOSES, TAKING_A_PLACE, AppointmentStatus
 from immunis.booking.models import Appointment, AppointmentVaccine, ClinicSession
+from immunis.db import new_id
 from immunis.registry import service as registry
 from immunis.registry.service import PersonRecord
 from immunis.supply import availability
 
+# The reason a booking gives for the site's access to the record.
+BOOKED = "booked an appointment"
 _TAKING_A_PLACE = sorted(status.value for status in TAKING_A_PLACE)
 _HOLDING_DOSES = sorted(status.value for status in HOLDING_DOSES)
 
@@ -53,6 +71,9 @@ class NewAppointment:
     booked_by: str
     booked_at: datetime  # UTC
     rescheduled_from: str | None = None
+    # Booked by someone who does not work at the site (a citizen): the site may then see the
+    # person's record until the day after the appointment (booking.service._booked).
+    grants_site_access: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,7 @@ class Intake:
     session: SessionRead | None
     record: PersonRecord | None
     placement: Placement | None
+    granted: bool = False  # the site's access to the record written too (PostgreSQL)
 
 
 # --- Reading a session -------------------------------------------------------------------------
@@ -296,13 +318,43 @@ _BOOKING = (
     )
     .lateral()
 )
+_LOGGED = APPEND_AUDIT_EVENTS_FROM_JSON.cte("logged")
 # The audit events waiting for the commit ride along (access.service says how), so that the
 # transaction is this statement and the commit.
 _INTAKE = (
     select(*_RECORD.c, *_BOOKING.c)
     .select_from(_RECORD.outerjoin(_BOOKING, true()))
-    .add_cte(APPEND_AUDIT_EVENTS_FROM_JSON.cte("logged"))
+    .add_cte(_LOGGED)
 )
+# A citizen's booking also lets the site see the record until midnight two days after the
+# session's day, at the sites' UTC offset at the moment of booking (Viet Nam keeps one offset all
+# year; where clocks change, such a grant may end an hour early or late): the same statement,
+# its rows as a CTE that the grant's insert reads the site and the day from.
+_INTAKE_ROWS = _INTAKE.cte("intake")
+_GRANT_ROWS = (
+    select(
+        _INTAKE_ROWS.c.person_id,
+        _INTAKE_ROWS.c.site_id,
+        func.timezone(
+            "UTC",
+            cast(_INTAKE_ROWS.c.day + 2, DateTime) - bindparam("local_offset", type_=Interval),
+        ).label("expires_at"),
+    )
+    .where(_INTAKE_ROWS.c.took)
+    .subquery()
+)
+_INTAKE_GRANTING = select(_INTAKE_ROWS).add_cte(grant_site_access_from(_GRANT_ROWS).cte("granted"))
+
+
+def _grant_params(new: NewAppointment) -> dict[str, Any]:
+    if not new.grants_site_access:
+        return {}
+    return {
+        "local_offset": datetime.now().astimezone().utcoffset(),
+        GRANT_ID: new_id(),
+        GRANTED_BY: new.booked_by,
+        GRANT_REASON: BOOKED,
+    }
 
 
 def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
@@ -317,8 +369,10 @@ def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
         "booked_at": new.booked_at,
         "now": datetime.now(UTC),  # access grants in force, as registry.person_record asks
         AUDIT_EVENTS: audit_events_json(take_pending_audit_events(session)),
+        **_grant_params(new),
     }
-    row = session.execute(_INTAKE, params).one_or_none()
+    statement = _INTAKE_GRANTING if new.grants_site_access else _INTAKE
+    row = session.execute(statement, params).one_or_none()
     if row is None:  # no such person: nothing was written; is there such a session?
         read = read_session(session, new.session_id, new.person_id, new.vaccines)
         return Intake(read, None, None)
@@ -338,4 +392,4 @@ def _intake_in_postgresql(session: Session, new: NewAppointment) -> Intake:
         dict(zip(new.vaccines, row.promised, strict=True)),
         dict(zip(new.vaccines, row.usable, strict=True)),
     )
-    return Intake(read, record, placement)
+    return Intake(read, record, placement, granted=new.grants_site_access)

@@ -27,6 +27,12 @@ def may_book_at(actor: Actor, site_id: str) -> bool:
     return actor.role is Role.CITIZEN or works_at(actor, site_id)
 
 
+def grants_site_access(actor: Actor) -> bool:
+    """A booking by someone who is not the site's staff (a citizen: the only one who may book at
+    a site they do not work at) lets the site see the person's record for a while."""
+    return actor.role is Role.CITIZEN
+
+
 def refusal(actor: Actor, action: str, entity_type: str, entity_id: str, what: str) -> Forbidden:
     """The Forbidden to raise when the actor may not do `what` (it is written to the audit log)."""
     return Forbidden(

@@ -421,17 +421,23 @@ def _audit_booked(session: Session, actor: Actor, new: NewAppointment) -> None:
 
 
 def _booked(
-    session: Session, actor: Actor, clinic: SessionFacts, new: NewAppointment
+    session: Session,
+    actor: Actor,
+    clinic: SessionFacts,
+    new: NewAppointment,
+    *,
+    granted: bool = False,
 ) -> AppointmentOut:
     """What follows a booking (its log is the caller's): a citizen's booking lets the site see
-    the record until the day after the appointment, when no-shows and late records are done."""
-    if not policy.works_at(actor, clinic.site_id):
+    the record until the day after the appointment, when no-shows and late records are done
+    (unless the booking's statement `granted` it already)."""
+    if new.grants_site_access and not granted:
         grant_site_access_until(
             session,
             actor,
             new.person_id,
             clinic.site_id,
-            "booked an appointment",
+            placement.BOOKED,
             wall_clock(clinic.day + timedelta(days=2), time()),
         )
     return AppointmentOut(
@@ -470,6 +476,7 @@ def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> 
         schedule_id=data.schedule or get_settings().default_schedule,
         booked_by=actor.user_id,
         booked_at=now.astimezone(UTC),
+        grants_site_access=policy.grants_site_access(actor),
     )
     # The log of the booking, made first so that on PostgreSQL the booking's one statement
     # writes it with the appointment's rows (placement.py): the forecast read to check it, and
@@ -497,7 +504,7 @@ def book(session: Session, actor: Actor, data: AppointmentIn, now: datetime) -> 
     _refuse_unless_placed(clinic, new.slot_start, found.placement.place)
     promised = {cvx: (total, total - 1) for cvx, total in found.placement.promised.items()}
     _refuse_beyond_stock(clinic.day, promised, found.placement.usable)
-    return _booked(session, actor, clinic, new)
+    return _booked(session, actor, clinic, new, granted=found.granted)
 
 
 def _visible(session: Session, actor: Actor, appointment: Appointment, site_id: str) -> None:
@@ -723,6 +730,7 @@ def reschedule(
         booked_by=actor.user_id,
         booked_at=now.astimezone(UTC),
         rescheduled_from=old.id,
+        grants_site_access=policy.grants_site_access(actor),
     )
     placement.insert_appointment(session, new)
     _audit_booked(session, actor, new)
